@@ -1,0 +1,39 @@
+# The project's two promises: `make demo` runs the main job on the local control plane,
+# `make test` runs every check (lint, types, unit, end-to-end). Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test lint unit e2e demo bench clean
+
+$(BIN)/statuswatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+install: $(BIN)/statuswatch
+
+lint: install
+	$(BIN)/ruff check operator tests benchmarks
+	$(BIN)/ruff format --check operator tests benchmarks
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+e2e: install
+	$(BIN)/statuswatch cluster build
+	$(BIN)/pytest tests/e2e
+
+test: lint unit e2e
+
+demo: install
+	$(BIN)/statuswatch cluster build
+	$(BIN)/statuswatch demo
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,8 @@
+"""statuswatch: tells people and machines whether a set of Kubernetes resources has finished rolling out.
+
+The package is layered; each layer only imports the ones below it:
+``kstatus`` (pure rules) <- ``watchlist`` / ``polling`` (reading the cluster) <- ``controller`` (the operator)
+<- ``cli`` (the command). ``cluster`` builds and runs a local control plane for tests and the demo.
+"""
+
+__version__ = "0.1.0"
