@@ -1,0 +1,26 @@
+"""kstatus in Python: decide from an object alone whether it has finished rolling out.
+
+A rule-for-rule port of the status rules of ``sigs.k8s.io/cli-utils/pkg/kstatus/status`` (the library
+Flux, kpt and Helm use), so statuswatch agrees with them on every object. Pure: no I/O, no client, no
+asyncio; objects are plain decoded JSON.
+"""
+
+from statuswatch.kstatus.aggregate import aggregate
+from statuswatch.kstatus.compute import KIND_RULES, compute
+from statuswatch.kstatus.core import SCHEDULE_WINDOW
+from statuswatch.kstatus.model import ComputeError, Condition, Result, Status
+from statuswatch.kstatus.projection import project
+from statuswatch.kstatus.strict import StrictRules
+
+__all__ = [
+    "KIND_RULES",
+    "SCHEDULE_WINDOW",
+    "ComputeError",
+    "Condition",
+    "Result",
+    "Status",
+    "StrictRules",
+    "aggregate",
+    "compute",
+    "project",
+]

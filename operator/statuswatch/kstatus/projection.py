@@ -1,0 +1,139 @@
+"""``project``: shrink an object to what status computation reads, so caches hold thousands cheaply.
+
+The shared watch view keeps one copy of every object of every watched type; a Pod as the API server sends
+it is several kilobytes (managedFields, the whole pod spec), of which the rules read a few hundred bytes.
+Projection lives next to the rules so the two cannot drift: for every object,
+``compute(project(obj)) == compute(obj)``, malformed values included (they are copied, never repaired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from statuswatch.kstatus.fields import group_and_kind
+
+_METADATA_KEYS = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "labels",
+)
+_OWNER_KEYS = ("apiVersion", "kind", "name", "uid", "controller")
+_CONDITION_KEYS = ("type", "status", "reason", "message", "observedGeneration")
+_CONTAINER_STATUS_KEYS = ("name", "state")
+_GENERIC_STATUS_KEYS = ("observedGeneration", "conditions")
+
+# (group, kind) -> (spec keys, status keys) read by that kind's rule, the strict rules or the readers of
+# generated resources (selectors).
+_KIND_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
+    ("apps", "Deployment"): (
+        ("replicas", "progressDeadlineSeconds", "selector"),
+        ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
+    ),
+    ("apps", "StatefulSet"): (
+        ("replicas", "updateStrategy", "selector"),
+        (
+            "replicas",
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "currentRevision",
+            "updateRevision",
+        ),
+    ),
+    ("apps", "DaemonSet"): (
+        ("selector",),
+        (
+            "desiredNumberScheduled",
+            "currentNumberScheduled",
+            "updatedNumberScheduled",
+            "numberAvailable",
+            "numberReady",
+        ),
+    ),
+    ("apps", "ReplicaSet"): (
+        ("replicas", "selector"),
+        ("replicas", "readyReplicas", "availableReplicas", "fullyLabeledReplicas"),
+    ),
+    ("", "Pod"): ((), ("phase", "containerStatuses", "initContainerStatuses")),
+    ("", "PersistentVolumeClaim"): ((), ("phase",)),
+    ("", "Service"): (("type", "clusterIP"), ("loadBalancer",)),
+    ("batch", "Job"): (
+        ("parallelism", "completions", "suspend", "selector"),
+        ("succeeded", "active", "failed", "startTime"),
+    ),
+}
+for _kind in ("Deployment", "DaemonSet", "ReplicaSet"):
+    _KIND_FIELDS["extensions", _kind] = _KIND_FIELDS["apps", _kind]
+
+
+def project(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict with only the fields status computation and child lookup need."""
+    projected: dict[str, Any] = {}
+    for key in ("apiVersion", "kind"):
+        if key in obj:
+            projected[key] = obj[key]
+
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        kept = {key: metadata[key] for key in _METADATA_KEYS if key in metadata}
+        owners = metadata.get("ownerReferences")
+        if isinstance(owners, list):
+            kept["ownerReferences"] = [_pick(owner, _OWNER_KEYS) for owner in owners]
+        projected["metadata"] = kept
+    elif "metadata" in obj:
+        projected["metadata"] = metadata
+
+    spec_keys, status_keys = _KIND_FIELDS.get(group_and_kind(obj), ((), ()))
+    spec = obj.get("spec")
+    if spec_keys and isinstance(spec, Mapping):
+        projected["spec"] = {key: spec[key] for key in spec_keys if key in spec}
+    elif spec_keys and "spec" in obj:
+        projected["spec"] = spec
+
+    if "status" in obj:
+        projected["status"] = _project_status(obj["status"], status_keys)
+    return projected
+
+
+def _project_status(status: Any, kind_keys: tuple[str, ...]) -> Any:
+    if not isinstance(status, Mapping):
+        return status  # malformed: keep it so compute reports the same error
+    kept: dict[str, Any] = {}
+    for key in (*_GENERIC_STATUS_KEYS, *kind_keys):
+        if key not in status:
+            continue
+        value = status[key]
+        if key == "conditions" and isinstance(value, list):
+            value = [_pick(entry, _CONDITION_KEYS) for entry in value]
+        elif key in ("containerStatuses", "initContainerStatuses") and isinstance(value, list):
+            value = [_container_status(entry) for entry in value]
+        kept[key] = value
+    if not kept and status:
+        # A non-empty status must stay non-empty: "has no status yet" is a question the strict rules ask.
+        kept["observed"] = True
+    return kept
+
+
+def _pick(entry: Any, keys: tuple[str, ...]) -> Any:
+    if not isinstance(entry, Mapping):
+        return entry
+    return {key: entry[key] for key in keys if key in entry}
+
+
+def _container_status(entry: Any) -> Any:
+    if not isinstance(entry, Mapping):
+        return entry
+    kept = _pick(entry, _CONTAINER_STATUS_KEYS)
+    state = kept.get("state")
+    if isinstance(state, Mapping) and "waiting" in state:
+        waiting = state["waiting"]
+        kept["state"] = {"waiting": _pick(waiting, ("reason",)) if isinstance(waiting, Mapping) else waiting}
+    elif isinstance(state, Mapping):
+        kept["state"] = {}
+    return kept
