@@ -1,0 +1,70 @@
+"""Direct cluster reader: a GET per identifier and a LIST (label selector) per generated lookup, every cycle.
+
+This is kstatus's uncached path, kept for comparison and for tiny clusters: nothing is held between cycles and
+nothing tells the engine about changes, so the engine simply re-reads everything each ``poll_interval``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from statuswatch.watchlist.connection import ApiClient, ApiError
+from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+
+from .identifiers import ObjMetadata
+from .selectors import to_query
+
+__all__ = ["DirectClusterReader"]
+
+_PAGE_SIZE = 500
+
+
+class DirectClusterReader:
+    """Reads straight from the API server; the client and mapper belong to the caller."""
+
+    def __init__(self, client: ApiClient, mapper: RestMapper) -> None:
+        self._client = client
+        self._mapper = mapper
+
+    async def namespaced(self, group: str, kind: str) -> bool | None:
+        try:
+            return (await self._mapper.resolve(group, kind)).namespaced
+        except NoMatchError:
+            return None
+
+    async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        resource = await self._mapper.resolve(group, kind)
+        try:
+            return await self._client.get_json(f"{resource.path(namespace)}/{name}")
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def list(
+        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+    ) -> list[Mapping[str, Any]]:
+        resource = await self._mapper.resolve(group, kind)
+        params: dict[str, str | int] = {"labelSelector": to_query(selector), "limit": _PAGE_SIZE}
+        items: list[Mapping[str, Any]] = []
+        while True:
+            page = await self._client.get_json(resource.path(namespace), params)
+            for item in page.get("items") or []:
+                # list items carry no apiVersion/kind; the status readers need both
+                items.append({"apiVersion": resource.api_version, "kind": resource.kind, **item})
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            params["continue"] = token
+
+    async def sync(self) -> None:
+        return None
+
+    async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
+        await asyncio.sleep(interval)
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,159 @@
+"""The polling loop: read every identifier, report what changed, wait, repeat.
+
+``StatusPoller.poll`` is an async generator running in the caller's task: no background task, no thread,
+and natural back-pressure. Cancelling the consuming task or calling ``aclose()`` on the stream unwinds it
+and closes the cluster reader.
+
+Cycle rules (kstatus's engine, with one addition):
+- identifiers are validated first: a namespaced kind without a namespace ends the stream with an
+  ``ErrorEvent`` (kinds the cluster does not know yet are let through; they report ``Unknown`` until they
+  exist);
+- a full cycle reads every identifier in input order and emits a ``ResourceUpdateEvent`` only for statuses
+  that differ from the last one sent (see ``ResourceStatus.__eq__``);
+- ``SyncEvent`` is emitted once, right after the first full cycle, i.e. when every identifier has its first
+  status;
+- between cycles the cluster reader is asked to wait up to ``poll_interval``. An event-driven reader (the
+  shared view) returns early with the objects that changed and only the identifiers they can affect are
+  re-read; when the interval runs out, a full cycle follows (it bounds staleness and re-evaluates
+  time-based rules);
+- an exception from ``sync()`` or escaping a status reader ends the stream with an ``ErrorEvent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .clusterreader import ClusterReader, kinds_to_read
+from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
+from .identifiers import ObjMetadata
+from .statusreaders import StatusReader, default_status_readers, pick_reader
+
+if TYPE_CHECKING:
+    from statuswatch.watchlist.connection import ApiClient
+    from statuswatch.watchlist.discovery import RestMapper
+    from statuswatch.watchlist.view import SharedView
+
+__all__ = ["ClusterReaderFactory", "IdentifierError", "Options", "StatusPoller"]
+
+ClusterReaderFactory = Callable[[Sequence[ObjMetadata], "Options"], ClusterReader]
+
+
+class IdentifierError(ValueError):
+    """An identifier that cannot be polled (a namespaced kind without a namespace)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to poll: ``poll_interval`` in seconds; ``use_cache`` picks the shared view over direct GETs."""
+
+    poll_interval: float = 2.0
+    use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.poll_interval > 0:
+            raise ValueError(f"poll_interval must be positive, got {self.poll_interval!r}")
+
+
+class StatusPoller:
+    """Streams status events for a set of identifiers.
+
+    Either pass ``cluster_reader_factory`` (tests, custom transports) or let ``poll`` build the reader that
+    ``Options.use_cache`` asks for from ``client`` and ``mapper`` (and ``view``, an already-open shared view
+    to reuse). ``status_readers`` are tried before the built-in ones.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient | None = None,
+        mapper: RestMapper | None = None,
+        *,
+        view: SharedView | None = None,
+        status_readers: Iterable[StatusReader] = (),
+        cluster_reader_factory: ClusterReaderFactory | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._client = client
+        self._mapper = mapper
+        self._view = view
+        self._readers: list[StatusReader] = [*status_readers, *default_status_readers(clock)]
+        self._factory = cluster_reader_factory
+
+    def _cluster_reader(self, identifiers: Sequence[ObjMetadata], options: Options) -> ClusterReader:
+        if self._factory is not None:
+            return self._factory(identifiers, options)
+        if self._client is None or self._mapper is None:
+            raise TypeError("StatusPoller needs client and mapper, or a cluster_reader_factory")
+        if options.use_cache:
+            from .viewreader import ViewClusterReader
+
+            return ViewClusterReader(identifiers, self._client, self._mapper, view=self._view)
+        from .directreader import DirectClusterReader
+
+        return DirectClusterReader(self._client, self._mapper)
+
+    async def poll(
+        self, identifiers: Iterable[ObjMetadata], options: Options | None = None
+    ) -> AsyncGenerator[Event, None]:
+        """Status events for ``identifiers`` until cancelled or closed (see the module docstring)."""
+        options = options or Options()
+        ids = list(dict.fromkeys(identifiers))
+        reader = self._cluster_reader(ids, options)
+        try:
+            for identifier in ids:
+                namespaced = await reader.namespaced(identifier.group, identifier.kind)
+                if namespaced and not identifier.namespace:
+                    yield ErrorEvent(IdentifierError(f"namespace is not set for {identifier}"))
+                    return
+            sent: dict[ObjMetadata, ResourceStatus] = {}
+            to_read: Sequence[ObjMetadata] = ids
+            full_cycle, synced = True, False
+            while True:
+                if full_cycle:
+                    try:
+                        await reader.sync()
+                    except Exception as error:
+                        yield ErrorEvent(error)
+                        return
+                for identifier in to_read:
+                    try:
+                        status = await self._read(reader, identifier)
+                    except Exception as error:
+                        yield ErrorEvent(error)
+                        return
+                    if sent.get(identifier) != status:
+                        sent[identifier] = status
+                        yield ResourceUpdateEvent(status)
+                if not synced:
+                    synced = True
+                    yield SyncEvent()
+                changed = await reader.wait_for_change(options.poll_interval)
+                full_cycle = changed is None
+                to_read = ids if changed is None else _affected(ids, changed)
+        finally:
+            await reader.close()
+
+    async def _read(self, reader: ClusterReader, identifier: ObjMetadata) -> ResourceStatus:
+        status_reader = pick_reader(self._readers, identifier.group, identifier.kind)
+        return await status_reader.read_status(reader, identifier)
+
+
+def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata]) -> list[ObjMetadata]:
+    """Identifiers whose status may depend on one of the changed objects: itself, or a kind it generates
+    in the same namespace (a Pod change re-reads the Deployments, ReplicaSets and StatefulSets next to it)."""
+    if not changed:
+        return []
+    kinds_by_namespace: dict[str, set[tuple[str, str]]] = {}
+    for obj in changed:
+        kinds_by_namespace.setdefault(obj.namespace, set()).add((obj.group, obj.kind))
+    affected = []
+    for identifier in ids:
+        if identifier in changed:
+            affected.append(identifier)
+            continue
+        nearby = kinds_by_namespace.get(identifier.namespace)
+        if nearby and nearby.intersection(kinds_to_read(identifier.group, identifier.kind)[1:]):
+            affected.append(identifier)
+    return affected
