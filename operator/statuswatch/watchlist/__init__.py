@@ -1,0 +1,43 @@
+"""The watchlist reader: one shared, streaming view of the cluster.
+
+One watch stream per resource type and namespace, fed by the Kubernetes WatchList API (streaming initial
+state, with LIST+WATCH as fallback), shared by every consumer so API load does not grow with the number of
+StatusWatches. Objects are projected at ingest to what status computation reads.
+
+- :class:`Reader` / :class:`RetrieveType`: every change to chosen built-in types, as one async iterator.
+- :class:`SharedView` / :class:`Subscription`: any group/kind on demand, with store reads and sync state.
+- :class:`ApiClient` / :class:`ClusterConfig` / :class:`ApiError`: the HTTP layer, also for direct GETs.
+- :class:`RestMapper` / :class:`ResourceType` / :class:`NoMatchError`: discovery.
+"""
+
+from .connection import ApiClient, ApiError, ClusterConfig, ConfigError, InactivityTimeout
+from .discovery import NoMatchError, ResourceType, RestMapper
+from .reader import RELIST_MAX, RELIST_MIN, Reader, RetrieveType
+from .selector import SelectorError, compile_selector, matches
+from .store import Change, ChangeType
+from .stream import Stream, StreamSettings
+from .view import SharedView, Subscription
+
+__all__ = [
+    "RELIST_MAX",
+    "RELIST_MIN",
+    "ApiClient",
+    "ApiError",
+    "Change",
+    "ChangeType",
+    "ClusterConfig",
+    "ConfigError",
+    "InactivityTimeout",
+    "NoMatchError",
+    "Reader",
+    "ResourceType",
+    "RestMapper",
+    "RetrieveType",
+    "SelectorError",
+    "SharedView",
+    "Stream",
+    "StreamSettings",
+    "Subscription",
+    "compile_selector",
+    "matches",
+]
