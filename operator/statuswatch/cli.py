@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 # subcommand name -> "module:attribute" of its click command
-_SUBCOMMANDS: dict[str, str] = {}
+_SUBCOMMANDS: dict[str, str] = {
+    "cluster": "statuswatch.cluster.commands:cluster",
+}
 
 
 class _LazyGroup(click.Group):

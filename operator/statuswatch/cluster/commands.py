@@ -1,0 +1,110 @@
+"""The ``statuswatch cluster`` command group: build, up, down, env, status, gomod."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from statuswatch.cluster import pins
+from statuswatch.cluster.errors import ClusterError
+from statuswatch.cluster.local import LocalCluster
+
+_DIR_HELP = "cluster directory [default: ${XDG_STATE_HOME:-~/.local/state}/statuswatch/cluster]"
+_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=_DIR_HELP,
+)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+class _Group(click.Group):
+    """Prints ClusterError as a plain message (component, port, log) with exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ClusterError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def cluster() -> None:
+    """The local control plane: etcd, kube-apiserver, controller manager, scheduler and KWOK nodes."""
+
+
+@cluster.command()
+@click.option("--force", is_flag=True, help="rebuild even if the cached binaries are current")
+def build(force: bool) -> None:
+    """Build the pinned binaries from Go modules (cached; a warm run takes a moment)."""
+    from statuswatch.cluster.build import build as run_build
+
+    started = time.monotonic()
+    run_build(force=force, say=_say)
+    _say(f"build took {time.monotonic() - started:.1f}s")
+
+
+@cluster.command()
+@_dir_option
+@click.option("--nodes", default=3, show_default=True, help="number of KWOK nodes")
+@click.option("--timeout", default=180.0, show_default=True, help="seconds to wait for readiness")
+def up(directory: Path | None, nodes: int, timeout: float) -> None:
+    """Start the cluster (idempotent); returns once the nodes are Ready."""
+    local = LocalCluster(directory, nodes=nodes)
+    started = time.monotonic()
+    local.up(timeout=timeout, say=_say)
+    _say(f"up in {time.monotonic() - started:.1f}s")
+    _say(f'use it: eval "$(statuswatch cluster env --dir {local.directory})"')
+
+
+@cluster.command()
+@_dir_option
+def down(directory: Path | None) -> None:
+    """Stop the processes that `up` started (data stays in the directory)."""
+    local = LocalCluster(directory)
+    local.down()
+    _say(f"stopped the cluster in {local.directory}")
+
+
+@cluster.command()
+@_dir_option
+def env(directory: Path | None) -> None:
+    """Print `export` lines for KUBECONFIG and a PATH holding the built kubectl."""
+    local = LocalCluster(directory)
+    for name, value in local.env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+@cluster.command()
+@_dir_option
+def status(directory: Path | None) -> None:
+    """Show the components, their pids and resident memory."""
+    local = LocalCluster(directory)
+    running = local.running()
+    rss = local.rss_bytes()
+    for name, proc in running.items():
+        click.echo(f"{name:<24} pid {proc.pid:<8} rss {rss.get(name, 0) / 2**20:7.1f} MiB  log {proc.log}")
+    click.echo(f"total rss {sum(rss.values()) / 2**20:.1f} MiB; ready: {local.is_up()}")
+    if not local.is_up():
+        sys.exit(1)
+
+
+@cluster.command()
+def gomod() -> None:
+    """Regenerate the wrapper Go modules from the pins (source checkout only; needs the module proxy)."""
+    from statuswatch.cluster.build import go_env
+    from statuswatch.cluster.gomod import regenerate
+    from statuswatch.cluster.gotoolchain import find_go
+
+    regenerate(find_go(_say), go_env(), _say)
+    _say(f"regenerated {pins.GOMOD_DIR}; commit its go.mod, go.sum and tools.go files")

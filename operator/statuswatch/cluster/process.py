@@ -1,0 +1,121 @@
+"""Start, watch and stop the control-plane processes by pid, with logs and failure reports.
+
+Processes are started in their own session so they outlive ``statuswatch cluster up`` (and are not hit
+by the terminal's Ctrl-C); what was started is recorded in the cluster directory so that ``down``, in
+another process, stops exactly those pids. A recorded pid only counts if ``/proc/<pid>/cmdline`` still
+shows the recorded binary, which guards against pid reuse after a reboot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from statuswatch.cluster.errors import ClusterError
+
+# Children started by this Python process, so that they can be reaped (a zombie still "exists").
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass
+class Proc:
+    """One running component: enough to find it again from another process."""
+
+    name: str
+    pid: int
+    argv: list[str]
+    log: str
+
+    def alive(self) -> bool:
+        return pid_runs(self.pid, self.argv[0])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _reap(pid: int) -> bool:
+    """True if pid was our child and has exited (it is reaped here)."""
+    child = _CHILDREN.get(pid)
+    if child is None:
+        return False
+    if child.poll() is None:
+        return False
+    del _CHILDREN[pid]
+    return True
+
+
+def pid_runs(pid: int, binary: str) -> bool:
+    if _reap(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and cmdline.split(b"\0", 1)[0] == binary.encode()
+
+
+def tail(path: Path | str, lines: int = 20) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+def failure(proc: Proc, what: str) -> ClusterError:
+    """An error naming the component, what went wrong, its log file and the end of that log."""
+    return ClusterError(f"{proc.name}: {what}\n  log: {proc.log}\n  last lines:\n{tail(proc.log)}")
+
+
+def start(name: str, argv: list[str], log: Path, cwd: Path) -> Proc:
+    if not Path(argv[0]).is_file():
+        raise ClusterError(f"{name}: binary {argv[0]} is missing; run `statuswatch cluster build`")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n===== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
+        out.flush()
+        child = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _CHILDREN[child.pid] = child
+    return Proc(name=name, pid=child.pid, argv=argv, log=str(log))
+
+
+def stop(proc: Proc, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; returns once the process is gone."""
+    if not proc.alive():
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                return
+            time.sleep(0.05)
+    raise ClusterError(f"{proc.name} (pid {proc.pid}) survived SIGKILL")
