@@ -86,7 +86,10 @@ class StatusCollector:
         return [s for s in self.observation().statuses if s.status != desired]
 
     def observation(self) -> Observation:
-        ordered = tuple(self.statuses[key] for key in sorted(self.statuses))
+        ordered = tuple(
+            self.statuses[key]
+            for key in sorted(self.statuses, key=lambda i: (i.namespace, i.group, i.kind, i.name))
+        )
         return Observation(ordered, self.last_event, self.error, self.synced)
 
 

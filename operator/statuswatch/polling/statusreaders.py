@@ -18,6 +18,7 @@ from .clusterreader import ClusterReader
 from .errors import describe_error
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
+from .selectors import to_query
 
 __all__ = [
     "DeploymentStatusReader",
@@ -125,6 +126,7 @@ async def _children(
     selector = (owner.get("spec") or {}).get("selector")
     if not isinstance(selector, Mapping):
         raise ValueError(f"{identifier.kind} {identifier.name} has no selector")
+    to_query(selector)  # fail on a malformed selector even when nothing would be listed
     objects = await reader.list(child_kind[0], child_kind[1], identifier.namespace, selector)
     statuses = [await judge(obj) for obj in objects if _owned_by(obj, owner)]
     return tuple(sorted(statuses, key=_sort_key))
