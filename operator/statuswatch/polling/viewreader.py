@@ -138,6 +138,10 @@ class ViewClusterReader:
         loop = asyncio.get_running_loop()
         if self._due is None:
             self._due = loop.time() + interval
+        if loop.time() >= self._due:  # a steady flow of changes must not starve the full cycle
+            self._due = None
+            self._changed.clear()
+            return None
         if not self._changed:
             self._wake.clear()
             try:
