@@ -282,8 +282,10 @@ class Stream:
     def _ingest(self, raw: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:
         obj: dict[str, Any] = compact(self._project(raw))
         # List items carry no apiVersion/kind; consumers rely on both.
-        obj.setdefault("apiVersion", rt.api_version)
-        obj.setdefault("kind", rt.kind)
+        if not obj.get("apiVersion"):
+            obj["apiVersion"] = rt.api_version
+        if not obj.get("kind"):
+            obj["kind"] = rt.kind
         return obj
 
     async def _events(

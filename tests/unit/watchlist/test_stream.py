@@ -1,0 +1,203 @@
+"""Stream protocol on scripted responses: WatchList sync, resume, 410 relist, fallbacks, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from statuswatch.watchlist import ApiError, NoMatchError, RestMapper, SharedView, StreamSettings, Subscription
+from statuswatch.watchlist.store import Change
+
+from .fakes import HANG, FakeApi, bookmark, cm, ev, gone_event
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def project(obj: Any) -> dict[str, Any]:
+    """Stand-in projection: identity fields only (the real one is statuswatch.kstatus.project)."""
+    meta = obj["metadata"]
+    keep = ("name", "namespace", "uid", "resourceVersion")
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "data": obj.get("data"),
+    }
+
+
+def make_view(api: FakeApi, **settings: Any) -> SharedView:
+    defaults: dict[str, Any] = {"backoff": (0.001, 0.01), "sync_idle_deadline": 0.3}
+    defaults.update(settings)
+    return SharedView(api, RestMapper(api), settings=StreamSettings(**defaults), projector=project)  # type: ignore[arg-type]
+
+
+async def take(sub: Subscription, n: int) -> list[tuple[str, str, str]]:
+    out = []
+    for _ in range(n):
+        c: Change = await asyncio.wait_for(anext(sub), 5)
+        out.append((c.type, c.object["metadata"]["name"], c.object["metadata"]["resourceVersion"]))
+    return out
+
+
+async def test_watchlist_sync_then_live_changes() -> None:
+    api = FakeApi()
+    api.watches.append(
+        [ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True),
+         ev("MODIFIED", cm("a", "11")), HANG]
+    )  # fmt: skip
+    async with make_view(api) as view, view.subscribe("", "ConfigMap", "default") as sub:
+        await sub.wait_synced()
+        assert await take(sub, 3) == [("ADDED", "a", "5"), ("ADDED", "b", "6"), ("MODIFIED", "a", "11")]
+        assert sub.stream.sync_mode == "watchlist"
+        params = api.watch_calls()[0]
+        assert params["sendInitialEvents"] == "true"
+        assert params["resourceVersionMatch"] == "NotOlderThan"
+        assert params["resourceVersion"] == ""
+        assert params["allowWatchBookmarks"] == "true"
+        assert 300 <= int(params["timeoutSeconds"]) <= 600
+        assert api.calls[-1][1] == "/api/v1/namespaces/default/configmaps"
+        stored = sub.get("default", "a")
+        assert stored is not None
+        assert stored["metadata"]["resourceVersion"] == "11"
+        assert "managedFields" not in stored["metadata"]
+
+
+async def test_not_synced_before_end_bookmark() -> None:
+    api = FakeApi()
+    api.watches.append([ev("ADDED", cm("a", "5")), HANG])
+    async with make_view(api, sync_idle_deadline=30) as view, view.subscribe("", "ConfigMap") as sub:
+        assert await take(sub, 1) == [("ADDED", "a", "5")]
+        assert not sub.synced
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(sub.wait_synced(), 0.1)
+
+
+async def test_resume_from_last_event_and_bookmark_resource_version() -> None:
+    api = FakeApi()
+    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("10", end=True), ev("MODIFIED", cm("a", "12"))])
+    api.watches.append([ev("MODIFIED", cm("a", "13")), bookmark("15")])  # stream ends after a bookmark
+    api.watches.append([HANG])
+    third_call = asyncio.Event()
+    api.on_watch = lambda: third_call.set() if len(api.watch_calls()) == 3 else None
+    async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
+        assert await take(sub, 3) == [("ADDED", "a", "5"), ("MODIFIED", "a", "12"), ("MODIFIED", "a", "13")]
+        await asyncio.wait_for(third_call.wait(), 5)
+        second, third = api.watch_calls()[1:3]
+        assert second["resourceVersion"] == "12"
+        assert third["resourceVersion"] == "15"
+        assert "sendInitialEvents" not in second
+        assert "resourceVersionMatch" not in third
+        assert api.calls[-1][1] == "/api/v1/configmaps"  # cluster-wide
+
+
+@pytest.mark.parametrize("how", ["http", "event"])
+async def test_gone_leads_to_relist_with_deletes(how: str) -> None:
+    api = FakeApi()
+    api.watches.append([ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True)])
+    if how == "http":
+        api.watches.append(ApiError(410, "Expired", "too old resource version: 10 (20)"))
+    else:
+        api.watches.append([gone_event()])
+    api.watches.append(
+        [ev("ADDED", cm("a", "5")), ev("ADDED", cm("c", "18")), bookmark("20", end=True), HANG]
+    )
+    async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
+        got = await take(sub, 4)
+        assert got == [("ADDED", "a", "5"), ("ADDED", "b", "6"), ("ADDED", "c", "18"), ("DELETED", "b", "6")]
+        assert sub.stream.stats["gone"] == 1
+        assert api.watch_calls()[2]["sendInitialEvents"] == "true"
+        assert sorted(o["metadata"]["name"] for o in sub.list()) == ["a", "c"]
+
+
+async def test_fallback_to_list_watch_when_watchlist_refused_and_remembered() -> None:
+    api = FakeApi()
+    api.watches.append(
+        ApiError(
+            422,
+            "Invalid",
+            'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is '
+            "forbidden for watch unless the WatchList feature gate is enabled",
+        )
+    )
+    api.pages.append({"metadata": {"continue": "c1", "resourceVersion": "30"}, "items": [cm("a", "3")]})
+    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [cm("b", "4")]})
+    api.watches.append([ev("MODIFIED", cm("a", "31")), HANG])
+    async with make_view(api, page_size=1) as view:
+        async with view.subscribe("", "ConfigMap") as sub:
+            await sub.wait_synced()
+            assert await take(sub, 3) == [("ADDED", "a", "3"), ("ADDED", "b", "4"), ("MODIFIED", "a", "31")]
+            assert sub.stream.sync_mode == "list"
+            assert api.capabilities["watchlist"] is False
+            lists = [params for kind, path, params in api.calls if kind == "get" and "configmaps" in path]
+            assert lists == [{"limit": 1}, {"limit": 1, "continue": "c1"}]
+            assert api.watch_calls()[1]["resourceVersion"] == "30"
+            # List items carry no apiVersion/kind of their own; consumers get them anyway.
+        # A new stream on the same server does not ask for WatchList again.
+        api.pages.append({"metadata": {"resourceVersion": "40"}, "items": []})
+        async with view.subscribe("", "Node") as nodes:
+            await nodes.wait_synced()
+            assert "sendInitialEvents" not in api.watch_calls()[-1]
+
+
+async def test_list_items_get_api_version_and_kind() -> None:
+    api = FakeApi()
+    api.capabilities["watchlist"] = False
+    bare = cm("a", "3")
+    del bare["apiVersion"], bare["kind"]
+    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [bare]})
+    async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
+        change = await asyncio.wait_for(anext(sub), 5)
+        assert change.object["apiVersion"] == "v1"
+        assert change.object["kind"] == "ConfigMap"
+
+
+async def test_fallback_when_end_bookmark_never_comes() -> None:
+    api = FakeApi()
+    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("7"), HANG])  # bookmark without annotation
+    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [cm("a", "5"), cm("b", "9")]})
+    async with make_view(api, sync_idle_deadline=0.2) as view, view.subscribe("", "ConfigMap") as sub:
+        await asyncio.wait_for(sub.wait_synced(), 5)
+        assert sub.stream.sync_mode == "list"
+        assert await take(sub, 2) == [("ADDED", "a", "5"), ("ADDED", "b", "9")]
+        assert api.capabilities["watchlist:/ConfigMap"] is False
+        assert "watchlist" not in api.capabilities  # the server as a whole is not written off
+
+
+async def test_periodic_relist_reports_vanished_objects() -> None:
+    api = FakeApi()
+    api.watches.append([ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True), HANG])
+    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("20", end=True), HANG])
+    async with make_view(api, relist_interval=0.2) as view, view.subscribe("", "ConfigMap") as sub:
+        assert await take(sub, 3) == [("ADDED", "a", "5"), ("ADDED", "b", "6"), ("DELETED", "b", "6")]
+        assert sub.stream.stats["syncs"] >= 2
+
+
+async def test_forbidden_is_reported_and_cleared_when_it_heals() -> None:
+    api = FakeApi()
+    api.watches.append(ApiError(403, "Forbidden", 'configmaps is forbidden: User "x" cannot watch'))
+    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("10", end=True), HANG])
+
+    async with make_view(api, backoff=(0.3, 0.3)) as view, view.subscribe("", "ConfigMap") as sub:
+        with pytest.raises(ApiError) as info:
+            await sub.wait_synced()
+        assert info.value.status == 403
+        assert sub.error is info.value
+        assert not sub.synced
+        # The stream keeps retrying; once it is allowed, the error goes away and the type syncs.
+        for _ in range(500):
+            if sub.error is None:
+                break
+            await asyncio.sleep(0.01)
+        assert sub.error is None
+        await asyncio.wait_for(sub.wait_synced(), 5)
+        assert sub.get("default", "a") is not None
+
+
+async def test_unknown_kind_is_a_no_match_error() -> None:
+    api = FakeApi()
+    async with make_view(api) as view, view.subscribe("example.com", "Widget") as sub:
+        with pytest.raises(NoMatchError, match="Widget"):
+            await sub.wait_synced()
+        assert isinstance(sub.error, NoMatchError)
