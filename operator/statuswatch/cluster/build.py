@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from statuswatch.cluster import gomod
+from statuswatch.cluster import wrappers
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.gotoolchain import find_go, go_version
 from statuswatch.cluster.pins import (
@@ -280,7 +280,7 @@ def build(*, force: bool = False, say: Say = print) -> Path:
 
         _prepare_sources(work)
         progress.step(f"checking the staging replaces against k8s.io/kubernetes@{K8S_VERSION}")
-        info = gomod.check_k8s_replaces(go, work / "k8s", go_env())
+        info = wrappers.check_k8s_replaces(go, work / "k8s", go_env())
         build_date = info.time
 
         for target in _targets(build_date):

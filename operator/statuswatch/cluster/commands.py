@@ -103,8 +103,8 @@ def status(directory: Path | None) -> None:
 def gomod() -> None:
     """Regenerate the wrapper Go modules from the pins (source checkout only; needs the module proxy)."""
     from statuswatch.cluster.build import go_env
-    from statuswatch.cluster.gomod import regenerate
     from statuswatch.cluster.gotoolchain import find_go
+    from statuswatch.cluster.wrappers import regenerate
 
     regenerate(find_go(_say), go_env(), _say)
     _say(f"regenerated {pins.GOMOD_DIR}; commit its go.mod, go.sum and tools.go files")
