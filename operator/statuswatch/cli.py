@@ -14,6 +14,7 @@ import click
 # subcommand name -> "module:attribute" of its click command
 _SUBCOMMANDS: dict[str, str] = {
     "cluster": "statuswatch.cluster.commands:cluster",
+    "demo": "statuswatch.demo_command:demo",
     "status": "statuswatch.status_command:status",
 }
 
