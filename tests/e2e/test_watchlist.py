@@ -1,0 +1,449 @@
+"""The watchlist reader against the real local control plane.
+
+Initial state, live changes, an API server restart, a deletion while disconnected, 410 Gone after etcd
+compaction, the LIST+WATCH fallback with the WatchList gate off, and a CRD installed after start.
+
+Disconnection is made with a plain TCP relay between the reader and the API server (``Relay``): it forwards
+bytes (TLS passes through untouched) and can cut every connection and refuse new ones for a while, which is
+what a network partition looks like to the reader. The API server on the other side is the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import yaml
+
+from statuswatch.cluster.testing import COMPACT_ETCD, RESTART_APISERVER, E2ECluster
+from statuswatch.watchlist import (
+    ApiClient,
+    ApiError,
+    Change,
+    ClusterConfig,
+    NoMatchError,
+    Reader,
+    RestMapper,
+    RetrieveType,
+    SharedView,
+    StreamSettings,
+    Subscription,
+)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def fast(page_size: int = 500) -> StreamSettings:
+    """Quick reconnects keep the tests short; the protocol is the same as with the defaults."""
+    return StreamSettings(backoff=(0.2, 2.0), page_size=page_size)
+
+
+class Relay:
+    """A TCP relay to the API server that can be cut (a partition) and restored."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.listen_port = 0
+        self.cut = False
+        self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Relay:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.listen_port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.disconnect()
+        if self._server is not None:
+            self._server.close()
+
+    def disconnect(self) -> None:
+        """Cut every open connection and refuse new ones until :meth:`reconnect`."""
+        self.cut = True
+        for down, up in list(self._pairs):
+            down.transport.abort()
+            up.transport.abort()
+        self._pairs.clear()
+
+    def reconnect(self) -> None:
+        self.cut = False
+
+    async def _handle(self, down_r: asyncio.StreamReader, down_w: asyncio.StreamWriter) -> None:
+        if self.cut:
+            down_w.transport.abort()
+            return
+        try:
+            up_r, up_w = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            down_w.transport.abort()
+            return
+        pair = (down_w, up_w)
+        self._pairs.add(pair)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(down_r, up_w), pipe(up_r, down_w))
+        self._pairs.discard(pair)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def config_of(cluster: E2ECluster) -> ClusterConfig:
+    return ClusterConfig.from_kubeconfig(cluster.kubeconfig)
+
+
+@contextlib.asynccontextmanager
+async def relayed(cluster: E2ECluster) -> AsyncIterator[tuple[Relay, ClusterConfig]]:
+    cfg = config_of(cluster)
+    url = urllib.parse.urlsplit(cfg.server)
+    assert url.hostname in ("127.0.0.1", "localhost"), "the relay assumes a local API server"
+    async with Relay(url.hostname, url.port or 443) as relay:
+        yield relay, dataclasses.replace(cfg, server=f"https://{url.hostname}:{relay.listen_port}")
+
+
+async def create_cm(api: ApiClient, ns: str, name: str, **data: str) -> dict[str, Any]:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+    return await api.request_json("POST", f"/api/v1/namespaces/{ns}/configmaps", body=body)
+
+
+async def patch_cm(api: ApiClient, ns: str, name: str, **data: str) -> dict[str, Any]:
+    return await api.request_json(
+        "PATCH",
+        f"/api/v1/namespaces/{ns}/configmaps/{name}",
+        body={"data": data},
+        content_type="application/merge-patch+json",
+    )
+
+
+async def delete_cm(api: ApiClient, ns: str, name: str) -> None:
+    await api.request_json("DELETE", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+
+
+async def server_state(api: ApiClient, ns: str) -> dict[str, tuple[str, str]]:
+    """name -> (uid, resourceVersion) of every ConfigMap in ``ns``, as the API server has them."""
+    items = (await api.get_json(f"/api/v1/namespaces/{ns}/configmaps"))["items"]
+    return {o["metadata"]["name"]: (o["metadata"]["uid"], o["metadata"]["resourceVersion"]) for o in items}
+
+
+def view_state(sub: Subscription) -> dict[str, tuple[str, str]]:
+    return {
+        o["metadata"]["name"]: (o["metadata"]["uid"], o["metadata"]["resourceVersion"]) for o in sub.list()
+    }
+
+
+async def next_changes(sub: Subscription, n: int, within: float = 60) -> list[Change]:
+    async with asyncio.timeout(within):
+        return [await anext(sub) for _ in range(n)]
+
+
+async def no_more_changes(sub: Subscription, wait: float = 2.0) -> None:
+    try:
+        change = await asyncio.wait_for(anext(sub), wait)
+    except TimeoutError:
+        return
+    pytest.fail(f"unexpected change {change.type} {change.object['metadata']['name']}")
+
+
+def brief(changes: list[Change]) -> list[tuple[str, str]]:
+    return [(c.type, c.object["metadata"]["name"]) for c in changes]
+
+
+# The system ConfigMap every namespace gets (kube-root-ca.crt) is part of the state too.
+def names(sub: Subscription) -> set[str]:
+    return {o["metadata"]["name"] for o in sub.list()} - {"kube-root-ca.crt"}
+
+
+# -- tests -----------------------------------------------------------------------------------------
+
+
+async def test_initial_state_then_add_modify_delete(cluster: E2ECluster, namespace: str) -> None:
+    async with ApiClient(config_of(cluster)) as api:
+        await asyncio.gather(*(create_cm(api, namespace, f"cm-{i:02d}", v="0") for i in range(30)))
+        async with SharedView(api, settings=fast()) as view:
+            sub = await view.subscribe("", "ConfigMap", namespace).open()
+            await sub.wait_synced()
+            assert sub.stream.sync_mode == "watchlist"
+            assert view_state(sub) == await server_state(api, namespace)
+            initial = await next_changes(sub, len(view_state(sub)))
+            assert {c.type for c in initial} == {"ADDED"}
+            assert {c.object["metadata"]["name"] for c in initial} - {"kube-root-ca.crt"} == {
+                f"cm-{i:02d}" for i in range(30)
+            }
+            # Projected at ingest: identity kept, managedFields and data gone.
+            obj = sub.get(namespace, "cm-00")
+            assert obj is not None
+            assert obj["apiVersion"] == "v1"
+            assert obj["kind"] == "ConfigMap"
+            assert obj["metadata"]["namespace"] == namespace
+            assert obj["metadata"]["uid"]
+            assert "managedFields" not in obj["metadata"]
+            assert "data" not in obj
+
+            added = await create_cm(api, namespace, "new", v="1")
+            modified = await patch_cm(api, namespace, "cm-01", v="2")
+            await delete_cm(api, namespace, "cm-02")
+            changes = await next_changes(sub, 3)
+            assert brief(changes) == [("ADDED", "new"), ("MODIFIED", "cm-01"), ("DELETED", "cm-02")]
+            assert changes[0].object["metadata"]["uid"] == added["metadata"]["uid"]
+            assert changes[1].object["metadata"]["resourceVersion"] == modified["metadata"]["resourceVersion"]
+            await no_more_changes(sub)
+            assert view_state(sub) == await server_state(api, namespace)
+            await sub.close()
+
+
+async def test_reader_reports_deployments_and_their_pods(cluster: E2ECluster, namespace: str) -> None:
+    def deployment(name: str) -> str:
+        labels = {"app": name}
+        return yaml.safe_dump(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
+                    },
+                },
+            }
+        )
+
+    await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=deployment("before"))
+    seen: dict[tuple[str, str], list[Change]] = {}
+    async with Reader(RetrieveType.DEPLOYMENT | RetrieveType.POD, config=config_of(cluster)) as reader:
+
+        async def collect_until(done: Any) -> None:
+            if done():
+                return
+            async with asyncio.timeout(120):
+                async for change in reader:
+                    meta = change.object["metadata"]
+                    if meta.get("namespace") == namespace:
+                        seen.setdefault((change.object["kind"], meta["name"]), []).append(change)
+                    if done():
+                        return
+
+        await collect_until(lambda: ("Deployment", "before") in seen)
+        first = seen[("Deployment", "before")][0]
+        assert first.type == "ADDED"
+        for key in ("name", "namespace", "uid", "resourceVersion"):
+            assert first.object["metadata"][key]
+        assert first.object["apiVersion"] == "apps/v1"
+        assert "template" not in first.object.get("spec", {})
+
+        await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=deployment("after"))
+
+        def pods_of(name: str) -> list[str]:
+            return [n for (k, n) in seen if k == "Pod" and n.startswith(f"{name}-")]
+
+        await collect_until(lambda: ("Deployment", "after") in seen and len(pods_of("after")) == 2)
+        await asyncio.to_thread(
+            cluster.kubectl, "delete", "deployment", "after", "-n", namespace, "--wait=false"
+        )
+        await collect_until(lambda: seen[("Deployment", "after")][-1].type == "DELETED")
+        assert seen[("Deployment", "after")][0].type == "ADDED"
+        assert "MODIFIED" in [c.type for c in seen[("Deployment", "after")]]
+        assert len(pods_of("before")) == 2
+        assert reader.synced()
+    # Iteration has ended with the context.
+    with pytest.raises(StopAsyncIteration):
+        await anext(reader)
+
+
+async def test_apiserver_restart_mid_stream(cluster: E2ECluster, namespace: str, needs: Any) -> None:
+    needs(RESTART_APISERVER)
+    async with ApiClient(config_of(cluster)) as api:
+        for i in range(5):
+            await create_cm(api, namespace, f"cm-{i}")
+        async with (
+            SharedView(api, settings=fast()) as view,
+            view.subscribe("", "ConfigMap", namespace) as sub,
+        ):
+            await sub.wait_synced()
+            await next_changes(sub, len(view_state(sub)))
+            connects = sub.stream.stats["connects"]
+            await asyncio.to_thread(cluster.restart_apiserver)
+            await patch_cm(api, namespace, "cm-0", v="after-restart")
+            await create_cm(api, namespace, "after-restart")
+            changes = await next_changes(sub, 2)
+            # Order depends on whether they arrive live or in a relist (sorted by name) after a 410.
+            assert sorted(brief(changes)) == [("ADDED", "after-restart"), ("MODIFIED", "cm-0")]
+            await no_more_changes(sub)  # nothing replayed, nothing invented
+            assert sub.stream.stats["connects"] > connects
+            assert view_state(sub) == await server_state(api, namespace)
+
+
+async def test_deletion_while_disconnected_is_reported(cluster: E2ECluster, namespace: str) -> None:
+    async with relayed(cluster) as (relay, cfg), ApiClient(config_of(cluster)) as direct:
+        for i in range(3):
+            await create_cm(direct, namespace, f"cm-{i}")
+        async with (
+            ApiClient(cfg) as api,
+            SharedView(api, settings=fast()) as view,
+            view.subscribe("", "ConfigMap", namespace) as sub,
+        ):
+            await sub.wait_synced()
+            await next_changes(sub, len(view_state(sub)))
+            relay.disconnect()
+            await delete_cm(direct, namespace, "cm-1")
+            await asyncio.sleep(3)  # the reader is retrying against a refusing relay meanwhile
+            assert sub.get(namespace, "cm-1") is not None
+            relay.reconnect()
+            changes = await next_changes(sub, 1)
+            assert brief(changes) == [("DELETED", "cm-1")]
+            await no_more_changes(sub)
+            assert names(sub) == {"cm-0", "cm-2"}
+
+
+async def test_gone_after_compaction_relists_without_losing_or_inventing(
+    cluster: E2ECluster, namespace: str, needs: Any
+) -> None:
+    needs(COMPACT_ETCD)
+    needs(RESTART_APISERVER)
+    async with relayed(cluster) as (relay, cfg), ApiClient(config_of(cluster)) as direct:
+        for i in range(6):
+            await create_cm(direct, namespace, f"cm-{i}")
+        async with (
+            ApiClient(cfg) as api,
+            SharedView(api, settings=fast()) as view,
+            view.subscribe("", "ConfigMap", namespace) as sub,
+        ):
+            await sub.wait_synced()
+            await next_changes(sub, len(view_state(sub)))
+            relay.disconnect()
+            await delete_cm(direct, namespace, "cm-0")
+            await delete_cm(direct, namespace, "cm-1")
+            await patch_cm(direct, namespace, "cm-2", v="changed")
+            await create_cm(direct, namespace, "cm-new")
+            # Same name, new object: must come out as a delete and an add.
+            await delete_cm(direct, namespace, "cm-3")
+            await create_cm(direct, namespace, "cm-3", v="reborn")
+            await asyncio.to_thread(cluster.compact_etcd)
+            await asyncio.to_thread(cluster.restart_apiserver)
+            relay.reconnect()
+            changes = await next_changes(sub, 6)
+            assert sorted(brief(changes)) == sorted(
+                [
+                    ("DELETED", "cm-0"),
+                    ("DELETED", "cm-1"),
+                    ("MODIFIED", "cm-2"),
+                    ("ADDED", "cm-new"),
+                    ("DELETED", "cm-3"),
+                    ("ADDED", "cm-3"),
+                ]
+            )
+            await no_more_changes(sub)
+            assert sub.stream.stats["gone"] >= 1
+            assert view_state(sub) == await server_state(direct, namespace)
+
+
+async def test_fallback_to_list_watch_with_watchlist_gate_off(
+    cluster: E2ECluster, namespace: str, needs: Any
+) -> None:
+    needs(RESTART_APISERVER)
+    await asyncio.to_thread(cluster.restart_apiserver, ["--feature-gates=WatchList=false"])
+    try:
+        async with ApiClient(config_of(cluster)) as api:
+            for i in range(4):
+                await create_cm(api, namespace, f"cm-{i}")
+            async with (
+                SharedView(api, settings=fast(page_size=2)) as view,
+                view.subscribe("", "ConfigMap", namespace) as sub,
+            ):
+                await sub.wait_synced()
+                assert sub.stream.sync_mode == "list"
+                assert api.capabilities["watchlist"] is False
+                assert view_state(sub) == await server_state(api, namespace)
+                await next_changes(sub, len(view_state(sub)))
+                await patch_cm(api, namespace, "cm-0", v="x")
+                await delete_cm(api, namespace, "cm-1")
+                assert brief(await next_changes(sub, 2)) == [("MODIFIED", "cm-0"), ("DELETED", "cm-1")]
+                # Remembered per server: the next stream goes straight to LIST.
+                async with view.subscribe("", "Namespace", changes=False) as ns_sub:
+                    await ns_sub.wait_synced()
+                    assert ns_sub.stream.sync_mode == "list"
+                    assert ns_sub.stream.stats["fallbacks"] == 0
+                    assert ns_sub.get(None, namespace) is not None
+    finally:
+        await asyncio.to_thread(cluster.restart_apiserver)
+
+
+async def test_crd_installed_after_start_is_served(cluster: E2ECluster, namespace: str) -> None:
+    group = f"e2e{uuid.uuid4().hex[:8]}.statuswatch.io"
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"gadgets.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
+    gadget = {
+        "apiVersion": f"{group}/v1",
+        "kind": "Gadget",
+        "metadata": {"name": "g1", "namespace": namespace},
+    }
+    async with ApiClient(config_of(cluster)) as api:
+        mapper = RestMapper(api, refresh_interval=1.0)
+        async with (
+            SharedView(api, mapper, settings=fast()) as view,
+            view.subscribe(group, "Gadget", namespace) as sub,
+        ):
+            with pytest.raises(NoMatchError):
+                await sub.wait_synced()
+            await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=json.dumps(crd))
+            try:
+                await asyncio.to_thread(
+                    cluster.kubectl, "wait", "--for=condition=Established", f"crd/gadgets.{group}"
+                )
+                await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=json.dumps(gadget))
+                changes = await next_changes(sub, 1)
+                assert brief(changes) == [("ADDED", "g1")]
+                assert changes[0].object["apiVersion"] == f"{group}/v1"
+                assert sub.error is None
+                await sub.wait_synced()
+            finally:
+                await asyncio.to_thread(cluster.kubectl, "delete", "crd", f"gadgets.{group}", "--wait=false")
+
+
+async def test_forbidden_type_reports_the_error(
+    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Any
+) -> None:
+    rules = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    kubeconfig = service_account_kubeconfig(rules)
+    async with ApiClient(ClusterConfig.from_kubeconfig(kubeconfig)) as api, SharedView(api) as view:
+        async with view.subscribe("", "ConfigMap", namespace, changes=False) as allowed:
+            await allowed.wait_synced()
+        async with view.subscribe("", "Secret", namespace, changes=False) as denied:
+            with pytest.raises(ApiError) as info:
+                await denied.wait_synced()
+            assert info.value.status == 403
+            assert denied.error is info.value
