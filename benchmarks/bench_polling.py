@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import collections
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,17 +60,10 @@ class CountingClient(ApiClient):
         return await super().request_json(method, path, params, body, content_type=content_type)
 
     def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, path: str, params: Mapping[str, str | int] | None = None, **options: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
         self.counts["WATCH"] += 1
-        return super().stream_lines(
-            path, params, inactivity_timeout=inactivity_timeout, connect_timeout=connect_timeout
-        )
+        return super().stream_lines(path, params, **options)
 
     @property
     def total(self) -> int:
@@ -140,7 +133,8 @@ async def measure(
     kubectl: Any,
 ) -> Result:
     result = Result("shared view" if use_cache else "direct GETs")
-    async with CountingClient(config) as client:
+    client = CountingClient(config)
+    async with client:
         mapper = RestMapper(client)
         meter: CycleMeter | None = None
 
