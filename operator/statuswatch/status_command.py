@@ -393,7 +393,15 @@ class PlainTablePrinter(EventsPrinter):
 
     def finish(self, collector: StatusCollector, timed_out: bool) -> None:
         self.console.print()
-        self.console.print(status_table(collector))
+        table = status_table(collector)
+        # logs have no width: print rows whole rather than folded at 80 columns
+        wide = self.console.options.update_width(10_000)
+        width = max(self.console.width, self.console.measure(table, options=wide).maximum)
+        narrow, self.console.width = self.console.width, width
+        try:
+            self.console.print(table)
+        finally:
+            self.console.width = narrow
         self.console.print(_progress(self.request, collector, self.started, timed_out))
         super().finish(collector, timed_out)
 
