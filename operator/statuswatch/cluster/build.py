@@ -178,9 +178,13 @@ class _Progress:
         return self
 
     def _end_line(self) -> None:
-        if self._tty and self._step:
+        if not self._step:
+            return
+        if self._tty:
             sys.stderr.write("\r" + self._line() + "\033[K\n")
             sys.stderr.flush()
+        else:
+            self._say(self._line())
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -289,7 +293,9 @@ def build(*, force: bool = False, say: Say = print) -> Path:
             _run_go(go, ["mod", "download", "-x"], cwd, log, log_path)
             _run_go(go, ["mod", "verify"], cwd, log, log_path)
             progress.step(f"compiling {', '.join(target.outputs)}")
-            args = ["build", "-p", "2", "-v", "-ldflags", target.ldflags, "-o", str(staging_bin) + "/"]
+            # A directory output names binaries after their package (etcd's would be "server").
+            output = staging_bin / target.outputs[0] if len(target.outputs) == 1 else str(staging_bin) + "/"
+            args = ["build", "-p", "2", "-v", "-ldflags", target.ldflags, "-o", str(output)]
             if target.tags:
                 args += ["-tags", target.tags]
             _run_go(go, [*args, *target.packages], cwd, log, log_path, progress)

@@ -81,8 +81,8 @@ def down(directory: Path | None) -> None:
 def env(directory: Path | None) -> None:
     """Print `export` lines for KUBECONFIG and a PATH holding the built kubectl."""
     local = LocalCluster(directory)
-    for name, value in local.env().items():
-        click.echo(f"export {name}={shlex.quote(value)}")
+    click.echo(f"export KUBECONFIG={shlex.quote(str(local.kubeconfig))}")
+    click.echo(f'export PATH={shlex.quote(str(local.bin_dir))}:"$PATH"')
 
 
 @cluster.command()

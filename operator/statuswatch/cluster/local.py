@@ -26,7 +26,7 @@ import yaml
 
 from statuswatch.cluster import pins
 from statuswatch.cluster.errors import ClusterError
-from statuswatch.cluster.pki import ADMIN, CONTROLLER_MANAGER, SCHEDULER, Identity, ensure_pki
+from statuswatch.cluster.pki import ADMIN, CONTROLLER_MANAGER, FRONT_PROXY, SCHEDULER, Identity, ensure_pki
 from statuswatch.cluster.process import Proc, failure, free_port, port_in_use, start, stop
 
 Say = Callable[[str], None]
@@ -447,6 +447,13 @@ class LocalCluster:
             "--authorization-mode=Node,RBAC",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--allow-privileged=true",
+            f"--requestheader-client-ca-file={self.ca_file}",
+            f"--requestheader-allowed-names={FRONT_PROXY.user}",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={self.pki / (FRONT_PROXY.name + '.crt')}",
+            f"--proxy-client-key-file={self.pki / (FRONT_PROXY.name + '.key')}",
             # the loopback advertise address would fail Endpoints validation of `kubernetes`
             "--endpoint-reconciler-type=none",
             *extra_args,

@@ -38,7 +38,10 @@ class Identity:
 ADMIN = Identity("admin", "statuswatch-admin", "system:masters")
 CONTROLLER_MANAGER = Identity("kube-controller-manager", "system:kube-controller-manager")
 SCHEDULER = Identity("kube-scheduler", "system:kube-scheduler")
-IDENTITIES = (ADMIN, CONTROLLER_MANAGER, SCHEDULER)
+# The API server's identity towards aggregated API servers (and what makes the request-header CA known
+# to the controller manager and scheduler, which otherwise log errors about it).
+FRONT_PROXY = Identity("front-proxy-client", "front-proxy-client")
+IDENTITIES = (ADMIN, CONTROLLER_MANAGER, SCHEDULER, FRONT_PROXY)
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -69,25 +72,27 @@ def _signed(pki: Path, stem: str, subject: str, extensions: str) -> None:
 
 
 def ensure_pki(pki: Path) -> None:
-    """Create the CA, serving, client and ServiceAccount keys once; later calls reuse them."""
-    if (pki / "complete").is_file():
-        return
+    """Create whatever is missing of the CA, serving, client and ServiceAccount keys; reuse the rest."""
     pki.mkdir(parents=True, exist_ok=True)
-    _key(pki / "ca.key")
-    _openssl(
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=statuswatch-local-ca", "-days", "3650",
-        "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", "-out", "ca.crt",
-        cwd=pki,
-    )  # fmt: skip
-    _signed(
-        pki,
-        "apiserver",
-        "/CN=kube-apiserver",
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-        f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(_SERVER_NAMES)}\n",
-    )
+    if not (pki / "ca.crt").is_file():
+        _key(pki / "ca.key")
+        _openssl(
+            "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=statuswatch-local-ca", "-days", "3650",
+            "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", "-out", "ca.crt",
+            cwd=pki,
+        )  # fmt: skip
+    if not (pki / "apiserver.crt").is_file():
+        _signed(
+            pki,
+            "apiserver",
+            "/CN=kube-apiserver",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+            f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(_SERVER_NAMES)}\n",
+        )
     for identity in IDENTITIES:
+        if (pki / f"{identity.name}.crt").is_file():
+            continue
         subject = f"/CN={identity.user}" + (f"/O={identity.group}" if identity.group else "")
         _signed(
             pki,
@@ -96,6 +101,6 @@ def ensure_pki(pki: Path) -> None:
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage=clientAuth\n",
         )
-    _key(pki / "sa.key")
-    _openssl("ec", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
-    (pki / "complete").write_text("")
+    if not (pki / "sa.pub").is_file():
+        _key(pki / "sa.key")
+        _openssl("ec", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)

@@ -21,6 +21,8 @@ from statuswatch.cluster.errors import ClusterError
 
 # Children started by this Python process, so that they can be reaped (a zombie still "exists").
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+# Exit status of reaped children, for error messages.
+_EXITED: dict[int, int] = {}
 
 
 @dataclass
@@ -59,6 +61,7 @@ def _reap(pid: int) -> bool:
         return False
     if child.poll() is None:
         return False
+    _EXITED[pid] = child.returncode
     del _CHILDREN[pid]
     return True
 
@@ -66,6 +69,10 @@ def _reap(pid: int) -> bool:
 def pid_runs(pid: int, binary: str) -> bool:
     if _reap(pid):
         return False
+    if pid in _CHILDREN:
+        # Our own child that has not exited. (Its cmdline can read empty for a moment right after a
+        # vfork-based spawn, while the kernel is still setting up the new program.)
+        return True
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -84,7 +91,8 @@ def tail(path: Path | str, lines: int = 20) -> str:
 
 def failure(proc: Proc, what: str) -> ClusterError:
     """An error naming the component, what went wrong, its log file and the end of that log."""
-    return ClusterError(f"{proc.name}: {what}\n  log: {proc.log}\n  last lines:\n{tail(proc.log)}")
+    status = f" (exit status {_EXITED[proc.pid]})" if proc.pid in _EXITED else ""
+    return ClusterError(f"{proc.name}: {what}{status}\n  log: {proc.log}\n  last lines:\n{tail(proc.log)}")
 
 
 def start(name: str, argv: list[str], log: Path, cwd: Path) -> Proc:
