@@ -67,6 +67,9 @@ def demo(directory: Path | None, samples: Path, timeout: str, output: str) -> No
         kubeconfig=str(local.kubeconfig),
     )
     code = asyncio.run(run_status(request))
-    console.print(f'\nthe cluster keeps running: eval "$(statuswatch cluster env --dir {local.directory})"')
-    console.print(f"stop it with: statuswatch cluster down --dir {local.directory}")
+    console.print(
+        f'\nthe cluster keeps running: eval "$(statuswatch cluster env --dir {local.directory})"',
+        soft_wrap=True,
+    )
+    console.print(f"stop it with: statuswatch cluster down --dir {local.directory}", soft_wrap=True)
     sys.exit(code)

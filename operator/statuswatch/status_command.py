@@ -202,11 +202,16 @@ def _timeout_text(request: StatusRequest, collector: StatusCollector) -> list[st
 
 
 class EventsPrinter:
-    """One line per status change on stdout; errors and the time-out report on stderr."""
+    """One line per status change on stdout; errors and the time-out report on stderr.
+
+    An update whose status and message equal the last line printed for that resource (only its generated
+    resources changed) prints nothing: the line would look like a repeat. ``-o json`` carries those too.
+    """
 
     def __init__(self, request: StatusRequest, console: Console, errors: Console) -> None:
         self.request, self.console, self.errors = request, console, errors
         self.started = time.monotonic()
+        self._printed: dict[ObjMetadata, tuple[Status, str]] = {}
 
     def __enter__(self) -> EventsPrinter:
         return self
@@ -216,8 +221,12 @@ class EventsPrinter:
 
     def on_event(self, collector: StatusCollector, event: Event) -> None:
         if isinstance(event, ResourceUpdateEvent):
-            style = STYLES.get(event.resource.status, "")
-            self.console.print(Text(_line(event.resource), style=style), soft_wrap=True)
+            resource = event.resource
+            shown = (resource.status, resource.message)
+            if self._printed.get(resource.identifier) == shown:
+                return
+            self._printed[resource.identifier] = shown
+            self.console.print(Text(_line(resource), style=STYLES.get(resource.status, "")), soft_wrap=True)
         elif isinstance(event, ErrorEvent):
             self.errors.print(f"[red]error:[/] {event.error}")
 

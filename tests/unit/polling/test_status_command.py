@@ -202,6 +202,28 @@ def test_events_printer_lines_and_timeout_report() -> None:
     ]
 
 
+def test_events_printer_skips_lines_that_would_look_repeated() -> None:
+    console, out, errors, _ = consoles()
+    collector = StatusCollector([WEB])
+    printer = EventsPrinter(StatusRequest(), console, errors)
+    child = ResourceStatus(ObjMetadata("apps", "ReplicaSet", "shop", "web-1"), Status.IN_PROGRESS, "m")
+    for event in (
+        ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 1/3")),
+        ResourceUpdateEvent(
+            ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 1/3", generated_resources=(child,))
+        ),
+        ResourceUpdateEvent(
+            ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 2/3", generated_resources=(child,))
+        ),
+    ):
+        collector.observe(event)
+        printer.on_event(collector, event)
+    assert out.getvalue().splitlines() == [
+        "deployment.apps/shop/web is InProgress: Ready: 1/3",
+        "deployment.apps/shop/web is InProgress: Ready: 2/3",
+    ]
+
+
 def test_json_printer_one_object_per_line() -> None:
     console, out, _, _ = consoles()
     request = StatusRequest(until=PollUntil.CURRENT, timeout=5)
