@@ -38,6 +38,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+# statuswatch's own KWOK stages (e.g. a simulated crash loop), loaded after the stock ones.
+PROJECT_STAGES = Path(__file__).parent / "stages"
 
 
 def _quiet(_: str) -> None:
@@ -218,23 +220,43 @@ class LocalCluster:
                 stop(procs[name])
                 self._forget(name)
 
-    def restart_apiserver(self, extra_args: Sequence[str] | None = None, timeout: float = 90) -> None:
-        """Stop the API server alone and start it again on the same port.
+    def restart_apiserver(
+        self,
+        extra_args: Sequence[str] | None = None,
+        *,
+        restart_controllers: bool = True,
+        timeout: float = 120,
+    ) -> None:
+        """Stop the API server and start it again on the same port; returns once the cluster has settled.
 
         ``extra_args`` are appended to the usual flags (for example ``["--feature-gates=WatchList=false"]``)
         and stay in effect until the next restart. Watches open against the old process are cut, as in a
         real API server restart; its watch cache starts over from etcd's current revision.
+
+        With ``restart_controllers`` (the default) the controller manager, scheduler and KWOK are
+        restarted along with it. Left alone, they reconnect while the new API server's RBAC authorizer is
+        still warming up, get 403s, and their informers back off for up to a minute, during which the
+        cluster does not act (no ServiceAccounts in new namespaces, no pods for new Deployments), which
+        would slow down or break the tests that come after.
         """
         procs = self._procs()
         if "kube-apiserver" not in procs:
             raise ClusterError("kube-apiserver is not running")
         stop(procs["kube-apiserver"])
         self._forget("kube-apiserver")
+        if restart_controllers:
+            for name in ("kwok", "kube-scheduler", "kube-controller-manager"):
+                if name in procs:
+                    stop(procs[name])
+                    self._forget(name)
         port = self._port("kube-apiserver")
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + timeout
         while port_in_use(port) and time.monotonic() < deadline:
             time.sleep(0.1)
-        self._start_apiserver(list(extra_args or ()), time.monotonic() + timeout)
+        self._start_apiserver(list(extra_args or ()), deadline)
+        if restart_controllers:
+            self._start_controllers(deadline, _quiet)
+            self._wait_settled(deadline)
 
     def compact_etcd(self) -> int:
         """Compact etcd up to its current revision (physically); returns that revision.
@@ -360,7 +382,18 @@ class LocalCluster:
 
         say(f"starting kube-apiserver on {self.server}")
         self._start_apiserver([], deadline)
+        self._start_controllers(deadline, say)
 
+        say(f"creating {self.nodes} KWOK nodes and waiting until they are Ready")
+        for index in range(self.nodes):
+            status, body = self.api("POST", "/api/v1/nodes", _node(f"kwok-node-{index}"))
+            if status not in (201, 409):
+                raise ClusterError(f"creating node kwok-node-{index} failed: {status} {body}")
+        self._wait_settled(deadline)
+
+    def _start_controllers(self, deadline: float, say: Say) -> None:
+        """Controller manager, scheduler and KWOK; returns once the first two answer /healthz."""
+        ports = self._state()["ports"]
         for name, identity in (
             ("kube-controller-manager", CONTROLLER_MANAGER),
             ("kube-scheduler", SCHEDULER),
@@ -389,12 +422,13 @@ class LocalCluster:
             self._launch(name, argv, ports[name])
 
         say("starting kwok")
-        kwok = self._launch(
+        self._launch(
             "kwok",
             [
                 self._bin("kwok"),
                 f"--kubeconfig={self.kubeconfig}",
                 f"--config={pins.stages_file()}",
+                *(f"--config={path}" for path in sorted(PROJECT_STAGES.glob("*.yaml"))),
                 f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION}=fake",
                 "--node-lease-duration-seconds=40",
                 f"--cidr={POD_CIDR}",
@@ -407,13 +441,10 @@ class LocalCluster:
             url = f"https://127.0.0.1:{ports[name]}/healthz"
             _wait(procs[name], f"healthy at {url}", deadline, functools.partial(_healthz, url))
 
-        say(f"creating {self.nodes} KWOK nodes and waiting until they are Ready")
-        for index in range(self.nodes):
-            status, body = self.api("POST", "/api/v1/nodes", _node(f"kwok-node-{index}"))
-            if status not in (201, 409):
-                raise ClusterError(f"creating node kwok-node-{index} failed: {status} {body}")
+    def _wait_settled(self, deadline: float) -> None:
+        """Nodes Ready without the not-ready taint, and ServiceAccount default/default present."""
         _wait(
-            kwok,
+            self._procs()["kwok"],
             "marking the nodes Ready (and KCM removing the not-ready taint)",
             deadline,
             self._nodes_ready,

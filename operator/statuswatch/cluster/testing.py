@@ -109,7 +109,10 @@ class E2ECluster:
         """None if the backend has ``capability``, else why not (a skip reason)."""
         return f"the {self.backend} backend cannot {capability.replace('_', ' ')}"
 
-    def restart_apiserver(self, extra_args: Sequence[str] | None = None) -> None:
+    def restart_apiserver(
+        self, extra_args: Sequence[str] | None = None, *, restart_controllers: bool = True
+    ) -> None:
+        """See ``LocalCluster.restart_apiserver``."""
         raise ClusterError(self.missing(RESTART_APISERVER) or "")
 
     def compact_etcd(self) -> int:
@@ -141,8 +144,10 @@ class LocalE2ECluster(E2ECluster):
             )
         return None
 
-    def restart_apiserver(self, extra_args: Sequence[str] | None = None) -> None:
-        self.local.restart_apiserver(extra_args)
+    def restart_apiserver(
+        self, extra_args: Sequence[str] | None = None, *, restart_controllers: bool = True
+    ) -> None:
+        self.local.restart_apiserver(extra_args, restart_controllers=restart_controllers)
 
     def compact_etcd(self) -> int:
         return self.local.compact_etcd()
