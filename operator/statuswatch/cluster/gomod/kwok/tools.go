@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins KWOK, which fakes nodes and pod lifecycles for statuswatch's local control plane.
+// Package tools pins KWOK, the fake kubelet, that statuswatch builds for its local control plane.
 package tools
 
 import (
