@@ -159,6 +159,12 @@ class ClusterConfig:
             return None
 
         token_file = user.get("tokenFile")
+        has_credentials = user.get("token") or token_file or data("client-certificate")
+        if not has_credentials and (user.get("exec") or user.get("auth-provider")):
+            raise ConfigError(
+                f"user of context {ctx_name!r} authenticates through an exec or auth-provider plugin, "
+                "which statuswatch does not run; use a token, a token file or a client certificate"
+            )
         return cls(
             server=str(server).rstrip("/"),
             ca_data=data("certificate-authority"),
@@ -305,31 +311,36 @@ class ApiClient:
             if resp.status >= 400:
                 raw = await asyncio.wait_for(resp.read(), connect_timeout)
                 raise _error_from_response(resp.status, resp.reason, raw)
-            if on_open is not None:
-                on_open()
-            pending: list[bytes] = []
-            chunks = resp.content.iter_any().__aiter__()
-            while True:
-                try:
-                    async with asyncio.timeout(inactivity_timeout):
-                        chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
-                parts = chunk.split(b"\n")
-                if len(parts) == 1:  # a large object spans many chunks: join once, not per chunk
-                    pending.append(chunk)
-                    continue
-                pending.append(parts[0])
-                lines = [b"".join(pending), *parts[1:-1]]
-                pending = [parts[-1]] if parts[-1] else []
-                for line in lines:
-                    if line.strip():
-                        yield json.loads(line)
-            rest = b"".join(pending)
-            if rest.strip():
-                yield json.loads(rest)
+            try:
+                if on_open is not None:
+                    on_open()
+                pending: list[bytes] = []
+                chunks = resp.content.iter_any().__aiter__()
+                while True:
+                    try:
+                        async with asyncio.timeout(inactivity_timeout):
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
+                    parts = chunk.split(b"\n")
+                    if len(parts) == 1:  # a large object spans many chunks: join once, not per chunk
+                        pending.append(chunk)
+                        continue
+                    pending.append(parts[0])
+                    lines = [b"".join(pending), *parts[1:-1]]
+                    pending = [parts[-1]] if parts[-1] else []
+                    for line in lines:
+                        if line.strip():
+                            yield json.loads(line)
+                rest = b"".join(pending)
+                if rest.strip():
+                    yield json.loads(rest)
+            finally:
+                # Never hand a watch connection back to the pool: it is spent, and closing it here (not
+                # the server, later) keeps TIME_WAIT sockets off the API server's port.
+                resp.close()
 
 
 def _params(params: Mapping[str, str | int] | None) -> dict[str, str] | None:

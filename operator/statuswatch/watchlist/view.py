@@ -212,9 +212,11 @@ class Subscription:
         await self.stream.wait_synced()
 
     def get(self, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored (projected) object; shared with every subscriber, so treat it as read-only."""
         return self.stream.store.get((namespace or "", name))
 
     def list(self, namespace: str | None = None, selector: Selector | None = None) -> list[dict[str, Any]]:
+        """Stored objects, optionally in one namespace and matching a label selector (read-only)."""
         match = compile_selector(selector)
         result = []
         for obj in self.stream.store.values():

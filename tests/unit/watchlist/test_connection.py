@@ -88,6 +88,8 @@ def test_kubeconfig_errors(tmp_path: Path) -> None:
         ClusterConfig.from_kubeconfig_dict(kubeconfig(), context="missing")
     with pytest.raises(ConfigError, match="current-context"):
         ClusterConfig.from_kubeconfig_dict({})
+    with pytest.raises(ConfigError, match="exec or auth-provider plugin"):
+        ClusterConfig.from_kubeconfig_dict(kubeconfig(exec={"command": "aws"}))
     with pytest.raises(ConfigError, match="cannot read"):
         ClusterConfig.from_kubeconfig(tmp_path / "absent")
 
