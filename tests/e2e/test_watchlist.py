@@ -266,6 +266,37 @@ async def test_reader_reports_deployments_and_their_pods(cluster: E2ECluster, na
         await anext(reader)
 
 
+async def test_reader_serves_every_retrieve_type(cluster: E2ECluster) -> None:
+    every = RetrieveType(0)
+    for flag in RetrieveType:
+        every |= flag
+    # Kinds a fresh local control plane always has objects of.
+    always = {"Node", "Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service"}
+    received: set[str] = set()
+    all_seen = asyncio.Event()
+    async with Reader(every, config=config_of(cluster)) as reader:
+
+        async def consume() -> None:
+            async for change in reader:
+                received.add(change.object["kind"])
+                if always <= received:
+                    all_seen.set()
+
+        consumer = asyncio.create_task(consume())
+        async with asyncio.timeout(120):
+            for stream in reader.view.streams.values():
+                await stream.wait_synced()
+        streams = list(reader.view.streams.values())
+        assert reader.synced()
+        assert len(streams) == 13
+        assert {s.sync_mode for s in streams} == {"watchlist"}
+        stored = {obj["kind"] for s in streams for obj in s.store.values()}
+        assert always <= stored
+        await asyncio.wait_for(all_seen.wait(), 30)
+        await reader.close()
+        await asyncio.wait_for(consumer, 10)
+
+
 async def test_apiserver_restart_mid_stream(cluster: E2ECluster, namespace: str, needs: Any) -> None:
     needs(RESTART_APISERVER)
     async with ApiClient(config_of(cluster)) as api:
