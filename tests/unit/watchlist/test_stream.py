@@ -201,3 +201,37 @@ async def test_unknown_kind_is_a_no_match_error() -> None:
         with pytest.raises(NoMatchError, match="Widget"):
             await sub.wait_synced()
         assert isinstance(sub.error, NoMatchError)
+
+
+def test_event_parsing() -> None:
+    from statuswatch.watchlist.stream import _refuses_watchlist, _split
+
+    assert _split({"type": "ADDED", "object": {"kind": "X"}}) == ("ADDED", {"kind": "X"})
+    assert _split(bookmark("5"))[0] == "BOOKMARK"
+    with pytest.raises(ApiError) as info:
+        _split(gone_event())
+    assert info.value.is_gone
+    with pytest.raises(ValueError, match="unknown watch event type"):
+        _split({"type": "SURPRISE", "object": {}})
+    with pytest.raises(ValueError, match="malformed"):
+        _split({"type": "ADDED", "object": "not an object"})
+    gate_off = ApiError(
+        422,
+        "Invalid",
+        "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+        {"causes": [{"field": "sendInitialEvents", "reason": "FieldValueForbidden"}]},
+    )
+    assert _refuses_watchlist(gate_off)
+    assert not _refuses_watchlist(ApiError(403, "Forbidden", 'cannot watch resource "secrets"'))
+    assert not _refuses_watchlist(ApiError(410, "Expired", "too old"))
+
+
+async def test_malformed_event_reconnects_and_resumes() -> None:
+    api = FakeApi()
+    api.watches.append(
+        [ev("ADDED", cm("a", "5")), bookmark("10", end=True), {"type": "SURPRISE", "object": {}}]
+    )
+    api.watches.append([ev("MODIFIED", cm("a", "11")), HANG])
+    async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
+        assert await take(sub, 2) == [("ADDED", "a", "5"), ("MODIFIED", "a", "11")]
+        assert api.watch_calls()[1]["resourceVersion"] == "10"
