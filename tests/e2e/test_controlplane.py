@@ -160,3 +160,33 @@ def test_compaction_then_restart_makes_old_resource_versions_gone(
 def _get_or_create_configmap(cluster: E2ECluster, namespace: str) -> Any:
     cluster.kubectl("create", "configmap", "cm", "-n", namespace, "--from-literal=v=initial")
     return _get(cluster, "configmap", "cm", "-n", namespace)
+
+
+def test_service_account_kubeconfig_holds_exactly_its_rules(
+    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Any
+) -> None:
+    read_configmaps = {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+    kubeconfig = service_account_kubeconfig([read_configmaps], name="reader")
+    cluster.kubectl("create", "configmap", "visible", "-n", namespace)
+
+    whoami = cluster.kubectl("auth", "whoami", "-o", "json", kubeconfig=kubeconfig)
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == (
+        f"system:serviceaccount:{namespace}:reader"
+    )
+    listed = cluster.kubectl("get", "configmaps", "-o", "name", kubeconfig=kubeconfig)
+    assert "configmap/visible" in listed.stdout.split()
+    denied = cluster.kubectl("get", "secrets", kubeconfig=kubeconfig, check=False)
+    assert denied.returncode != 0
+    assert "forbidden" in denied.stderr
+    elsewhere = cluster.kubectl("get", "configmaps", "-n", "default", kubeconfig=kubeconfig, check=False)
+    assert "forbidden" in elsewhere.stderr
+
+
+def test_cluster_wide_service_account_rules(
+    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Any
+) -> None:
+    list_namespaces = {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}
+    kubeconfig = service_account_kubeconfig([list_namespaces], cluster_wide=True)
+    names = cluster.kubectl("get", "namespaces", "-o", "name", kubeconfig=kubeconfig).stdout.split()
+    assert f"namespace/{namespace}" in names
+    assert "forbidden" in cluster.kubectl("get", "nodes", kubeconfig=kubeconfig, check=False).stderr

@@ -57,10 +57,15 @@ class E2ECluster:
         return server
 
     def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 120,
+        kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """kubectl against this cluster with the kubeconfig's (admin) identity."""
-        argv = [self.kubectl_binary, f"--kubeconfig={self.kubeconfig}", *args]
+        """kubectl against this cluster: as the admin, or as whoever ``kubeconfig`` names."""
+        argv = [self.kubectl_binary, f"--kubeconfig={kubeconfig or self.kubeconfig}", *args]
         result = subprocess.run(
             argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
         )
