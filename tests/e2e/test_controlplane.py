@@ -190,3 +190,16 @@ def test_cluster_wide_service_account_rules(
     names = cluster.kubectl("get", "namespaces", "-o", "name", kubeconfig=kubeconfig).stdout.split()
     assert f"namespace/{namespace}" in names
     assert "forbidden" in cluster.kubectl("get", "nodes", kubeconfig=kubeconfig, check=False).stderr
+
+
+@pytest.mark.real_containers
+def test_container_output_reaches_the_logs(cluster: E2ECluster, namespace: str) -> None:
+    cluster.kubectl(
+        "run", "echo", "-n", namespace, "--image=busybox:1.36", "--restart=Never", "--", "echo", "hello"
+    )
+
+    def succeeded() -> bool:
+        return _get(cluster, "pod", "echo", "-n", namespace)["status"].get("phase") == "Succeeded"
+
+    wait_for(succeeded, 180, "pod echo to succeed")
+    assert cluster.kubectl("logs", "echo", "-n", namespace).stdout.strip() == "hello"

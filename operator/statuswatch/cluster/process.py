@@ -84,11 +84,13 @@ def pid_runs(pid: int, binary: str) -> bool:
 
 
 def tail(path: Path | str, lines: int = 20) -> str:
+    """The last lines the latest run wrote (logs are appended to, one header line per start)."""
     try:
         text = Path(path).read_text(errors="replace")
     except OSError:
-        return "(no log)"
-    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+        return "    (no log)"
+    latest = text.rsplit("\n===== ", 1)[-1].splitlines()[1:]
+    return "\n".join("    " + line for line in latest[-lines:]) or "    (nothing logged)"
 
 
 def failure(proc: Proc, what: str) -> ClusterError:

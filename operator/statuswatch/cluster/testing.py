@@ -112,7 +112,12 @@ class E2ECluster:
 
     def missing(self, capability: str) -> str | None:
         """None if the backend has ``capability``, else why not (a skip reason)."""
-        return f"the {self.backend} backend cannot {capability.replace('_', ' ')}"
+        needs = {
+            RESTART_APISERVER: "restarting the API server needs the local control plane",
+            COMPACT_ETCD: "compacting etcd needs the local control plane (direct access to etcd)",
+            REAL_CONTAINERS: "real containers need a cluster with real nodes",
+        }
+        return f"{needs.get(capability, capability)}; this session runs on the {self.backend} backend"
 
     def restart_apiserver(
         self, extra_args: Sequence[str] | None = None, *, restart_controllers: bool = True
