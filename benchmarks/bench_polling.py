@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-from statuswatch.kstatus import Status
 from statuswatch.polling import (
     ErrorEvent,
     ObjMetadata,
@@ -193,11 +192,8 @@ async def measure(
         scaled_at = time.monotonic()
         await asyncio.to_thread(kubectl, "scale", "deployment", target.name, "-n", NAMESPACE, "--replicas=2")
         async for event in stream:
-            if (
-                isinstance(event, ResourceUpdateEvent)
-                and event.resource.identifier == target
-                and event.resource.status == Status.IN_PROGRESS
-            ):
+            # the first update for it: InProgress, or already "Replicas: 2" when KWOK was quicker than a read
+            if isinstance(event, ResourceUpdateEvent) and event.resource.identifier == target:
                 result.change_latency_s = time.monotonic() - scaled_at
                 break
         await stream.aclose()
@@ -307,7 +303,7 @@ def main() -> None:
         steady = fmt(r.steady_requests, r.cycles)
         print(f"  per cycle:     requests {steady}, events {r.steady_events / r.cycles:g}")
         print(f"  cycle reads:   {r.steady_read_s:.2f}s beyond the interval")
-        print(f"  change->event: {r.change_latency_s:.2f}s (scale 1->2 to first InProgress)")
+        print(f"  change->event: {r.change_latency_s:.2f}s (scale 1->2 to its first update)")
 
 
 if __name__ == "__main__":
