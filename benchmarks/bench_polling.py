@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
+import itertools
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,7 +87,10 @@ class CycleMeter:
     """Wraps a cluster reader to mark where full cycles begin."""
 
     inner: ClusterReader
+    counts: collections.Counter[str]
     starts: list[float] = field(default_factory=list)
+    requests_at_start: list[collections.Counter[str]] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def namespaced(self, group: str, kind: str) -> bool | None:
         return await self.inner.namespaced(group, kind)
@@ -100,6 +105,8 @@ class CycleMeter:
 
     async def sync(self) -> None:
         self.starts.append(time.monotonic())
+        self.requests_at_start.append(collections.Counter(self.counts))
+        self.started.set()
         await self.inner.sync()
 
     async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
@@ -144,7 +151,7 @@ async def measure(
                 inner = ViewClusterReader(identifiers, client, mapper)
             else:
                 inner = DirectClusterReader(client, mapper)
-            meter = CycleMeter(inner)
+            meter = CycleMeter(inner, client.counts)
             return meter
 
         poller = StatusPoller(cluster_reader_factory=factory)
@@ -159,43 +166,52 @@ async def measure(
             if isinstance(event, SyncEvent):
                 break
         result.first_cycle_s = time.monotonic() - started
+        print(f"  {result.name}: first cycle done in {result.first_cycle_s:.1f}s", flush=True)
         result.first_requests = collections.Counter(client.counts)
         result.first_events = events
         assert meter is not None
 
-        # Steady state: count what `cycles` further full cycles cost.
-        baseline = collections.Counter(client.counts)
+        # Steady state: count what `cycles` further full cycles cost. A consumer task keeps reading the
+        # stream (quiet cycles send no events, so the cycle count is watched from outside).
         first_full = len(meter.starts)
-        events = 0
-        read_time = 0.0
+        target = next(i for i in ids if i.kind == "Deployment")
+        updates: list[tuple[float, ObjMetadata]] = []
+        target_updated = asyncio.Event()
 
-        async def steady() -> None:
-            nonlocal events, read_time
+        async def consume() -> None:
             async for event in stream:
                 if isinstance(event, ResourceUpdateEvent):
-                    events += 1
-                if len(meter.starts) >= first_full + cycles + 1:
-                    return
+                    updates.append((time.monotonic(), event.resource.identifier))
+                    if event.resource.identifier == target:
+                        target_updated.set()
 
-        await steady()
+        consumer = asyncio.create_task(consume())
+        while len(meter.starts) < first_full + cycles + 1:
+            meter.started.clear()
+            await meter.started.wait()
+        print(f"  {result.name}: {cycles} steady cycles measured", flush=True)
         result.cycles = cycles
-        result.steady_requests = collections.Counter(client.counts) - baseline
-        result.steady_events = events
+        last = first_full + cycles  # sync() of the first cycle after the measured ones
+        result.steady_requests = meter.requests_at_start[last] - meter.requests_at_start[first_full]
+        result.steady_events = sum(
+            1 for at, _ in updates if meter.starts[first_full] <= at < meter.starts[last]
+        )
         # a cycle is read time + waiting; the read time is what grows with the number of identifiers
-        gaps = [
-            b - a for a, b in zip(meter.starts[first_full:], meter.starts[first_full + 1 :], strict=False)
-        ]
+        gaps = [b - a for a, b in itertools.pairwise(meter.starts[first_full : last + 1])]
         result.steady_read_s = max(0.0, sum(gaps) / len(gaps) - interval) if gaps else 0.0
 
-        # Latency of a change: scale one Deployment and time its first new event.
-        target = next(i for i in ids if i.kind == "Deployment")
+        # Latency of a change: scale one Deployment and time its first update (InProgress, or already
+        # "Replicas: 2" when KWOK finished before the next read).
+        target_updated.clear()
         scaled_at = time.monotonic()
         await asyncio.to_thread(kubectl, "scale", "deployment", target.name, "-n", NAMESPACE, "--replicas=2")
-        async for event in stream:
-            # the first update for it: InProgress, or already "Replicas: 2" when KWOK was quicker than a read
-            if isinstance(event, ResourceUpdateEvent) and event.resource.identifier == target:
-                result.change_latency_s = time.monotonic() - scaled_at
-                break
+        await target_updated.wait()
+        result.change_latency_s = (
+            next(at for at, ident in updates if at > scaled_at and ident == target) - scaled_at
+        )
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
         await stream.aclose()
         await asyncio.to_thread(kubectl, "scale", "deployment", target.name, "-n", NAMESPACE, "--replicas=1")
         await asyncio.to_thread(
