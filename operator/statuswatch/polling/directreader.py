@@ -12,9 +12,9 @@ from typing import Any
 
 from statuswatch.watchlist.connection import ApiClient, ApiError
 from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+from statuswatch.watchlist.selector import to_query
 
 from .identifiers import ObjMetadata
-from .selectors import to_query
 
 __all__ = ["DirectClusterReader"]
 

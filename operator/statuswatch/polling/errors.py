@@ -7,8 +7,9 @@ status readers turn those into ``Unknown`` statuses whose message says what went
 from __future__ import annotations
 
 from statuswatch.kstatus import ComputeError
-
-from .selectors import SelectorError
+from statuswatch.watchlist.connection import ApiError
+from statuswatch.watchlist.discovery import NoMatchError
+from statuswatch.watchlist.selector import SelectorError
 
 __all__ = ["describe_error"]
 
@@ -19,14 +20,12 @@ def describe_error(error: BaseException) -> str:
         return f"Cannot compute status: {error}"
     if isinstance(error, SelectorError):
         return f"Invalid selector: {error}"
-    name = type(error).__name__
-    if name == "NoMatchError":
+    if isinstance(error, NoMatchError):
         return f"Kind not installed: {error}"
-    status = getattr(error, "status", None)
-    if status == 403:
-        return f"Forbidden: {getattr(error, 'message', None) or error}"
-    if isinstance(status, int):
-        return f"API error {status}: {getattr(error, 'message', None) or error}"
+    if isinstance(error, ApiError):
+        prefix = "Forbidden" if error.status == 403 else f"API error {error.status}"
+        return f"{prefix}: {error.message or error}"
     if isinstance(error, TimeoutError):
         return "Timed out reading the resource"
+    name = type(error).__name__
     return f"{name}: {error}" if str(error) else name

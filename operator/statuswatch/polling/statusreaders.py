@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from statuswatch.kstatus import Status, compute
+from statuswatch.watchlist.selector import to_query
 
 from .clusterreader import ClusterReader
 from .errors import describe_error
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
-from .selectors import to_query
 
 __all__ = [
     "DeploymentStatusReader",

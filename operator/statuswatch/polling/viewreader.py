@@ -20,11 +20,11 @@ from typing import Any
 
 from statuswatch.watchlist.connection import ApiClient
 from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+from statuswatch.watchlist.selector import to_query
 from statuswatch.watchlist.view import SharedView, Subscription
 
 from .clusterreader import kinds_to_read
 from .identifiers import ObjMetadata
-from .selectors import to_query
 
 __all__ = ["ViewClusterReader"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from statuswatch.polling import ObjMetadata
-from statuswatch.polling.selectors import matches
+from statuswatch.watchlist.selector import matches
 
 Key = tuple[str, str, str, str]
 Step = Callable[["FakeClusterReader"], "set[ObjMetadata] | None"]
@@ -77,8 +77,7 @@ class FakeClusterReader:
         return [
             obj
             for (g, k, ns, _), obj in self.objects.items()
-            if (g, k, ns) == (group, kind, namespace)
-            and matches(selector, (obj.get("metadata") or {}).get("labels"))
+            if (g, k, ns) == (group, kind, namespace) and matches(selector, obj)
         ]
 
     async def sync(self) -> None:

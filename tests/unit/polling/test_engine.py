@@ -22,6 +22,8 @@ from statuswatch.polling import (
     SyncEvent,
 )
 from statuswatch.polling.clusterreader import ClusterReader
+from statuswatch.watchlist.connection import ApiError
+from statuswatch.watchlist.discovery import NoMatchError
 
 from .fakes import FakeClusterReader, configmap, deployment, ident, pod, replicaset
 
@@ -179,23 +181,14 @@ async def test_missing_object_is_not_found() -> None:
     assert statuses(events) == [("gone", Status.NOT_FOUND, "Resource not found")]
 
 
-class ApiError(Exception):
-    """Shaped like the watchlist client's error (status, reason, message)."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}")
-        self.status, self.reason, self.message = status, reason, message
-
-
-class NoMatchError(LookupError):
-    pass
-
-
 @pytest.mark.parametrize(
     ("error", "message"),
     [
         (ApiError(403, "Forbidden", "configmaps is forbidden"), "Forbidden: configmaps is forbidden"),
-        (NoMatchError("no kind ConfigMap"), "Kind not installed: no kind ConfigMap"),
+        (
+            NoMatchError("", "Widget"),
+            "Kind not installed: no resource of kind 'Widget' in API group 'core' is served by this cluster",
+        ),
         (ApiError(500, "InternalError", "etcd down"), "API error 500: etcd down"),
         (TimeoutError(), "Timed out reading the resource"),
     ],

@@ -1,4 +1,4 @@
-"""Label selectors, matched locally and rendered as labelSelector queries."""
+"""Label selectors on real-world LabelSelectors: matched locally, rendered as labelSelector queries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from statuswatch.polling.selectors import SelectorError, matches, to_query
+from statuswatch.watchlist.selector import SelectorError, compile_selector, to_query
 
 SELECTOR = {
     "matchLabels": {"app": "web"},
@@ -33,16 +33,16 @@ SELECTOR = {
     ],
 )
 def test_matches(labels: dict[str, str] | None, expected: bool) -> None:
-    assert matches(SELECTOR, labels) is expected
+    assert compile_selector(SELECTOR)(labels or {}) is expected
 
 
 def test_empty_selector_selects_everything() -> None:
-    assert matches({}, {"any": "thing"})
+    assert compile_selector({})({"any": "thing"})
     assert to_query({}) == ""
 
 
 def test_query() -> None:
-    assert to_query(SELECTOR) == "app=web,tier in (front,edge),!canary,track notin (old),team"
+    assert to_query(SELECTOR) == "app=web,tier in (edge,front),!canary,track notin (old),team"
 
 
 @pytest.mark.parametrize(
@@ -58,4 +58,4 @@ def test_query() -> None:
 )
 def test_invalid_selectors_raise(selector: Any) -> None:
     with pytest.raises(SelectorError):
-        matches(selector, {})
+        compile_selector(selector)
