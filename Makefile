@@ -4,11 +4,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint unit e2e demo bench clean
+.PHONY: install system-deps test lint unit e2e demo bench clean
+
+# The control plane's certificates are made with the openssl command; Debian-based machines may lack it.
+system-deps:
+	@command -v openssl >/dev/null || { apt-get update && apt-get install -y --no-install-recommends openssl; }
 
 $(BIN)/statuswatch: pyproject.toml
+	$(MAKE) system-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip >/dev/null
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 

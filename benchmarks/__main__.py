@@ -1,0 +1,26 @@
+"""``python -m benchmarks`` (``make bench``): every benchmark, one after another, in one run.
+
+kstatus needs no cluster; the watchlist and polling benchmarks start (or reuse) the local control plane.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import bench_kstatus, bench_polling, bench_watchlist
+
+
+def main() -> int:
+    program = sys.argv[0]
+    print("=== kstatus: status computation vs decoding ===")
+    bench_kstatus.main([])
+    print("\n=== watchlist: initial sync and memory per cached object ===")
+    bench_watchlist.run([])
+    print("\n=== polling: API requests and events per cycle, shared view vs direct GETs ===")
+    sys.argv = [program]  # bench_polling reads its options from the command line
+    bench_polling.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
