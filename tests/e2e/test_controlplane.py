@@ -73,7 +73,7 @@ def test_deployment_rolls_out_on_kwok_nodes(cluster: E2ECluster, namespace: str)
 
     def available() -> bool:
         status = _get(cluster, "deployment", "web", "-n", namespace).get("status", {})
-        return status.get("availableReplicas") == 3 and status.get("updatedReplicas") == 3
+        return bool(status.get("availableReplicas") == 3 and status.get("updatedReplicas") == 3)
 
     wait_for(available, 90, "deployment web to report 3 available replicas")
     pods = _get(cluster, "pods", "-n", namespace, "-l", "app=web")["items"]
@@ -199,7 +199,7 @@ def test_container_output_reaches_the_logs(cluster: E2ECluster, namespace: str) 
     )
 
     def succeeded() -> bool:
-        return _get(cluster, "pod", "echo", "-n", namespace)["status"].get("phase") == "Succeeded"
+        return bool(_get(cluster, "pod", "echo", "-n", namespace)["status"].get("phase") == "Succeeded")
 
     wait_for(succeeded, 180, "pod echo to succeed")
     assert cluster.kubectl("logs", "echo", "-n", namespace).stdout.strip() == "hello"

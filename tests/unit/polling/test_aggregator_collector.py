@@ -136,7 +136,11 @@ async def test_forever_runs_until_cancelled() -> None:
 
 async def test_fatal_error_is_recorded_and_ends_collection() -> None:
     closed: list[bool] = []
-    events = [update(A, Status.IN_PROGRESS), ErrorEvent(RuntimeError("gone")), update(A, Status.CURRENT)]
+    events: list[Event] = [
+        update(A, Status.IN_PROGRESS),
+        ErrorEvent(RuntimeError("gone")),
+        update(A, Status.CURRENT),
+    ]
     observation = await collect(stream(events, closed), StatusCollector([A]), PollUntil.CURRENT)
     assert str(observation.error) == "gone"
     assert observation.last_event is ErrorEvent

@@ -25,7 +25,7 @@ class Clock:
 
 
 async def test_core_types_and_subresources() -> None:
-    mapper = RestMapper(FakeApi())  # type: ignore[arg-type]
+    mapper = RestMapper(FakeApi())
     cm = await mapper.resolve("", "ConfigMap")
     assert cm == ResourceType("", "v1", "ConfigMap", "configmaps", True)
     assert cm.path("ns") == "/api/v1/namespaces/ns/configmaps"
@@ -49,7 +49,7 @@ async def test_group_prefers_the_preferred_version_and_caches() -> None:
     }
     api.group_docs["/apis/example.com/v1"] = WIDGETS
     api.group_docs["/apis/example.com/v2"] = WIDGETS
-    mapper = RestMapper(api)  # type: ignore[arg-type]
+    mapper = RestMapper(api)
     rt = await mapper.resolve("example.com", "Widget")
     assert rt.version == "v1"
     assert rt.api_version == "example.com/v1"
@@ -63,7 +63,7 @@ async def test_group_prefers_the_preferred_version_and_caches() -> None:
 async def test_miss_refreshes_but_not_more_often_than_the_interval() -> None:
     api = FakeApi()
     clock = Clock()
-    mapper = RestMapper(api, refresh_interval=5.0, clock=clock)  # type: ignore[arg-type]
+    mapper = RestMapper(api, refresh_interval=5.0, clock=clock)
     with pytest.raises(NoMatchError, match="Widget"):
         await mapper.resolve("example.com", "Widget")
     # The CRD gets installed; within the interval the mapper does not ask again.

@@ -34,7 +34,7 @@ def make_view(api: FakeApi, **settings: Any) -> SharedView:
 
 
 async def take(sub: Subscription, n: int) -> list[tuple[str, str, str]]:
-    out = []
+    out: list[tuple[str, str, str]] = []
     for _ in range(n):
         c: Change = await asyncio.wait_for(anext(sub), 5)
         out.append((c.type, c.object["metadata"]["name"], c.object["metadata"]["resourceVersion"]))
@@ -185,12 +185,16 @@ async def test_forbidden_is_reported_and_cleared_when_it_heals() -> None:
         assert info.value.status == 403
         assert sub.error is info.value
         assert not sub.synced
+
+        def current_error() -> Exception | None:  # re-read: mypy narrowed sub.error above
+            return sub.error
+
         # The stream keeps retrying; once it is allowed, the error goes away and the type syncs.
         for _ in range(500):
-            if sub.error is None:
+            if current_error() is None:
                 break
             await asyncio.sleep(0.01)
-        assert sub.error is None
+        assert current_error() is None
         await asyncio.wait_for(sub.wait_synced(), 5)
         assert sub.get("default", "a") is not None
 

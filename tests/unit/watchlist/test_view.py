@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -96,9 +98,9 @@ async def test_list_filters_by_selector() -> None:
     labelled = cm("a", "1")
     labelled["metadata"]["labels"] = {"app": "web"}
 
-    def keep_labels(obj: dict[str, object]) -> dict[str, object]:
+    def keep_labels(obj: Mapping[str, Any]) -> dict[str, Any]:
         out = project(obj)
-        out["metadata"]["labels"] = obj["metadata"].get("labels", {})  # type: ignore[index, union-attr]
+        out["metadata"]["labels"] = obj["metadata"].get("labels", {})
         return out
 
     api.watches.append([ev("ADDED", labelled), ev("ADDED", cm("b", "2")), bookmark("5", end=True), HANG])
