@@ -27,7 +27,7 @@ import yaml
 from statuswatch.cluster import pins
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.pki import ADMIN, CONTROLLER_MANAGER, FRONT_PROXY, SCHEDULER, Identity, ensure_pki
-from statuswatch.cluster.process import Proc, failure, free_port, port_in_use, start, stop
+from statuswatch.cluster.process import Proc, failure, free_port, port_in_use, run_kubectl, start, stop
 
 Say = Callable[[str], None]
 
@@ -143,15 +143,9 @@ class LocalCluster:
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run the built kubectl as the admin; with ``check`` a non-zero exit raises ClusterError."""
-        argv = [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args]
-        result = subprocess.run(
-            argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
+        return run_kubectl(
+            self.bin_dir / "kubectl", self.kubeconfig, args, input=input, check=check, timeout=timeout
         )
-        if check and result.returncode != 0:
-            raise ClusterError(
-                f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
-            )
-        return result
 
     def api(self, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
         """One admin request to the API server; returns (status, decoded JSON body or text)."""

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,20 @@ def stop(proc: Proc, grace: float = 10.0) -> None:
                 return
             time.sleep(0.05)
     raise ClusterError(f"{proc.name} (pid {proc.pid}) survived SIGKILL")
+
+
+def run_kubectl(
+    binary: str | Path,
+    kubeconfig: str | Path,
+    args: Sequence[str],
+    *,
+    input: str | None = None,
+    check: bool = True,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """kubectl with this kubeconfig; with ``check`` a non-zero exit raises ClusterError with its stderr."""
+    argv = [str(binary), f"--kubeconfig={kubeconfig}", *args]
+    result = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise ClusterError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+    return result

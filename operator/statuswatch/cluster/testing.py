@@ -24,6 +24,7 @@ import yaml
 from statuswatch.cluster import pins
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import NODE_ANNOTATION, LocalCluster
+from statuswatch.cluster.process import run_kubectl
 
 RESTART_APISERVER = "restart_apiserver"
 COMPACT_ETCD = "compact_etcd"
@@ -65,15 +66,14 @@ class E2ECluster:
         kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """kubectl against this cluster: as the admin, or as whoever ``kubeconfig`` names."""
-        argv = [self.kubectl_binary, f"--kubeconfig={kubeconfig or self.kubeconfig}", *args]
-        result = subprocess.run(
-            argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
+        return run_kubectl(
+            self.kubectl_binary,
+            kubeconfig or self.kubeconfig,
+            args,
+            input=input,
+            check=check,
+            timeout=timeout,
         )
-        if check and result.returncode != 0:
-            raise ClusterError(
-                f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
-            )
-        return result
 
     def ssl_context(self) -> ssl.SSLContext:
         """TLS for plain HTTP clients: trusts the cluster CA, presents the client certificate if any."""
