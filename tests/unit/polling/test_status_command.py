@@ -14,15 +14,8 @@ from statuswatch.kstatus import Status
 from statuswatch.polling import ObjMetadata, PollUntil, ResourceStatus, ResourceUpdateEvent, StatusCollector
 from statuswatch.polling.kindnames import KindResolver, UnknownResourceError
 from statuswatch.polling.manifests import ManifestError, load_objects
-from statuswatch.status_command import (
-    EventsPrinter,
-    JsonPrinter,
-    PlainTablePrinter,
-    StatusRequest,
-    UsageError,
-    parse_duration,
-    resolve_identifiers,
-)
+from statuswatch.status_command import StatusRequest, UsageError, parse_duration, resolve_identifiers
+from statuswatch.status_printers import EventsPrinter, JsonPrinter, PlainTablePrinter
 from statuswatch.watchlist.discovery import NoMatchError, ResourceType
 
 
