@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+
 from .identifiers import ObjMetadata
 
 __all__ = ["GENERATED_KINDS", "ClusterReader", "kinds_to_read"]
@@ -66,3 +68,11 @@ def kinds_to_read(group: str, kind: str) -> list[tuple[str, str]]:
         ordered.append(current)
         pending.extend(GENERATED_KINDS.get(current, ()))
     return ordered
+
+
+async def scope_of(mapper: RestMapper, group: str, kind: str) -> bool | None:
+    """Whether discovery says the kind is namespaced; None while the cluster does not serve it."""
+    try:
+        return (await mapper.resolve(group, kind)).namespaced
+    except NoMatchError:
+        return None

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from statuswatch.watchlist.connection import ApiClient, ApiError
-from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.selector import to_query
 
+from .clusterreader import scope_of
 from .identifiers import ObjMetadata
 
 __all__ = ["DirectClusterReader"]
@@ -29,10 +30,7 @@ class DirectClusterReader:
         self._mapper = mapper
 
     async def namespaced(self, group: str, kind: str) -> bool | None:
-        try:
-            return (await self._mapper.resolve(group, kind)).namespaced
-        except NoMatchError:
-            return None
+        return await scope_of(self._mapper, group, kind)
 
     async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         resource = await self._mapper.resolve(group, kind)

@@ -23,7 +23,7 @@ from statuswatch.watchlist.discovery import NoMatchError, RestMapper
 from statuswatch.watchlist.selector import to_query
 from statuswatch.watchlist.view import SharedView, Subscription
 
-from .clusterreader import kinds_to_read
+from .clusterreader import kinds_to_read, scope_of
 from .identifiers import ObjMetadata
 
 __all__ = ["ViewClusterReader"]
@@ -98,10 +98,7 @@ class ViewClusterReader:
         return sub
 
     async def namespaced(self, group: str, kind: str) -> bool | None:
-        try:
-            return (await self._mapper.resolve(group, kind)).namespaced
-        except NoMatchError:
-            return None
+        return await scope_of(self._mapper, group, kind)
 
     async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         sub = await self._ready((group, kind, namespace or None))
