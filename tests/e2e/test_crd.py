@@ -133,27 +133,11 @@ def test_status_is_a_subresource(cluster: E2ECluster, crd: dict[str, Any], names
     )
     status = {"status": {"aggregateStatus": "Current", "progress": "1/1", "observedGeneration": 1}}
 
-    cluster.kubectl(
-        "patch",
-        "sw",
-        "web",
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )
-    cluster.kubectl(
-        "patch",
-        "sw",
-        "web",
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        '{"status": {"aggregateStatus": "Failed"}}',
-    )
+    def patch(body: dict[str, Any], *extra: str) -> None:
+        cluster.kubectl("patch", "sw", "web", "-n", namespace, "--type=merge", "-p", json.dumps(body), *extra)
+
+    patch(status, "--subresource=status")
+    patch({"status": {"aggregateStatus": "Failed"}})  # the main resource ignores status
 
     listed = cluster.kubectl("get", "sw", "web", "-n", namespace, "--no-headers").stdout.split()
     assert listed[1:3] == ["Current", "1/1"]
