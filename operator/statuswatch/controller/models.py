@@ -1,0 +1,470 @@
+"""The StatusWatch resource as Python data: the spec as validated models, the status as plain records.
+
+The API server's schema refuses most bad specs, but not all of them (a CRD installed without its CEL rules,
+duplicate identifiers, an object written before a schema change), so the operator validates every spec a
+second time here and turns whatever is wrong into one precise, user-facing :class:`SpecError` that the
+status conditions can carry. The status side goes the other way: records that write the exact JSON of the
+status subresource, and a reader of a previously written status that tolerates anything a human or an
+older operator may have left there, because that status is the operator's only memory across restarts.
+
+Pure: no I/O, no asyncio, no client, no kopf, so the rules can be tested on plain data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from statuswatch.durations import format_duration, parse_duration
+from statuswatch.kstatus import Status
+
+__all__ = [
+    "DESIRED_STATUSES",
+    "MAX_IDENTIFIERS",
+    "MIN_POLL_INTERVAL",
+    "ConditionRecord",
+    "IdentifierSpec",
+    "ResourceEntry",
+    "ResourceReport",
+    "SpecError",
+    "StatusRecord",
+    "StatusWatchSpec",
+    "format_time",
+    "parse_spec",
+    "parse_time",
+]
+
+MAX_IDENTIFIERS = 1000
+MIN_POLL_INTERVAL = timedelta(seconds=1)
+DEFAULT_POLL_INTERVAL = timedelta(seconds=5)
+#: What a StatusWatch may wait for: a finished rollout, or the resources being gone.
+DESIRED_STATUSES: tuple[Status, ...] = (Status.CURRENT, Status.NOT_FOUND)
+
+# The CRD's patterns, repeated so a cluster whose CRD lacks them still gets the same answers.
+GROUP_PATTERN = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+KIND_PATTERN = r"^[A-Z][A-Za-z0-9]*$"
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+MAX_DURATION_LENGTH = 32
+
+# Why a value fails a pattern, in words, by the field's name in the CRD.
+_PATTERN_HINTS = {
+    "group": "an API group is a lower-case DNS subdomain such as apps or cert-manager.io, or '' for core",
+    "kind": "a kind starts with an upper-case letter and holds only letters and digits, e.g. Deployment",
+    "namespace": "a namespace holds lower-case letters, digits and '-', and starts and ends with a "
+    "letter or digit",
+}
+_DURATION_HINT = "use a number with a unit, e.g. 30s, 2m, 1m30s, 500ms, 1h"
+_MAX_SHOWN_PROBLEMS = 10
+_MAX_SHOWN_VALUE = 60
+
+
+class SpecError(Exception):
+    """A StatusWatch spec the operator cannot serve; ``problems`` names each fault with its field path.
+
+    ``str()`` is one line (the problems joined by "; "), fit for a condition message.
+    """
+
+    def __init__(self, problems: tuple[str, ...] | list[str]) -> None:
+        cleaned = tuple(" ".join(problem.split()) for problem in problems) or ("spec: invalid",)
+        self.problems: tuple[str, ...] = cleaned
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        shown = "; ".join(self.problems[:_MAX_SHOWN_PROBLEMS])
+        hidden = len(self.problems) - _MAX_SHOWN_PROBLEMS
+        return f"{shown}; and {hidden} more" if hidden > 0 else shown
+
+    def __str__(self) -> str:
+        return self._summary()
+
+
+def _custom(detail: str) -> PydanticCustomError:
+    # The detail goes through the context, so braces in user input are never taken as placeholders.
+    return PydanticCustomError("statuswatch", "{detail}", {"detail": detail})
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN_VALUE else text[: _MAX_SHOWN_VALUE - 3] + "..."
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, str):
+        if len(value) > MAX_DURATION_LENGTH:
+            raise _custom(f"invalid duration {_shown(value)}: at most {MAX_DURATION_LENGTH} characters")
+        try:
+            duration = parse_duration(value)
+        except ValueError:
+            raise _custom(f"invalid duration {_shown(value)}: {_DURATION_HINT}") from None
+        except OverflowError:
+            raise _custom(f"invalid duration {_shown(value)}: far too long") from None
+    else:
+        raise _custom(f"must be a duration string such as '30s', got {_shown(value)}")
+    if not math.isfinite(duration.total_seconds()) or duration < timedelta(0):
+        raise _custom(f"invalid duration {_shown(value)}: must not be negative")
+    return duration
+
+
+class IdentifierSpec(BaseModel):
+    """One resource to watch, as written in ``spec.identifiers``; ``namespace`` None means the watch's own."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    group: Annotated[str, Field(max_length=253, pattern=GROUP_PATTERN)] = ""
+    kind: Annotated[str, Field(min_length=1, max_length=63, pattern=KIND_PATTERN)]
+    namespace: Annotated[str, Field(max_length=63, pattern=NAMESPACE_PATTERN)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+    @pydantic.field_validator("group", mode="before")
+    @classmethod
+    def _null_group_is_core(cls, value: object) -> object:
+        # The API server prunes a null before defaulting it to ""; do the same.
+        return "" if value is None else value
+
+    def label(self) -> str:
+        """``apps/Deployment web``, ``Service shop/db``: how messages name an identifier."""
+        kind = f"{self.group}/{self.kind}" if self.group else self.kind
+        name = f"{self.namespace}/{self.name}" if self.namespace is not None else self.name
+        return f"{kind} {name}"
+
+
+class StatusWatchSpec(BaseModel):
+    """A validated ``spec``: what to watch, how stale a status may get, how long to wait, and for what."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True, strict=True
+    )
+
+    identifiers: Annotated[tuple[IdentifierSpec, ...], Field(min_length=1, max_length=MAX_IDENTIFIERS)]
+    poll_interval: timedelta = Field(default=DEFAULT_POLL_INTERVAL, alias="pollInterval")
+    timeout: timedelta | None = None
+    desired_status: Status = Field(default=Status.CURRENT, alias="desiredStatus")
+
+    @pydantic.field_validator("identifiers", mode="before")
+    @classmethod
+    def _identifiers_list(cls, value: object) -> object:
+        # Strict mode wants a tuple of dicts; the API client may give a list of other mappings.
+        if isinstance(value, list | tuple):
+            return tuple(dict(item) if isinstance(item, Mapping) else item for item in value)
+        return value
+
+    @pydantic.field_validator("poll_interval", mode="before")
+    @classmethod
+    def _poll_interval(cls, value: object) -> timedelta:
+        duration = _duration(value)
+        if duration < MIN_POLL_INTERVAL:
+            raise _custom(f"{format_duration(duration)} is too short: must be at least 1s")
+        return duration
+
+    @pydantic.field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> timedelta | None:
+        return None if value is None else _duration(value)
+
+    @pydantic.field_validator("desired_status", mode="before")
+    @classmethod
+    def _desired_status(cls, value: object) -> Status:
+        if isinstance(value, str) and value in DESIRED_STATUSES:
+            return Status(value)
+        allowed = " or ".join(status.value for status in DESIRED_STATUSES)
+        raise _custom(f"must be {allowed}, got {_shown(value)}")
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> StatusWatchSpec:
+        # parse_spec reports these itself, each on its own; direct construction gets them in one error.
+        if not (isinstance(info.context, Mapping) and info.context.get(_DEFER_RELATIONS)):
+            problems = _relation_problems(self)
+            if problems:
+                raise _custom("; ".join(problems))
+        return self
+
+
+_DEFER_RELATIONS = "statuswatch.defer_relations"
+
+
+def _relation_problems(spec: StatusWatchSpec) -> list[str]:
+    """Faults no single field shows: a timeout not longer than the poll interval, repeated identifiers."""
+    problems = []
+    if spec.timeout is not None and spec.timeout <= spec.poll_interval:
+        problems.append(
+            f"spec.timeout ({format_duration(spec.timeout)}) must be longer than "
+            f"spec.pollInterval ({format_duration(spec.poll_interval)})"
+        )
+    first_seen: dict[tuple[str, str, str | None, str], int] = {}
+    for index, identifier in enumerate(spec.identifiers):
+        key = (identifier.group, identifier.kind, identifier.namespace, identifier.name)
+        if key in first_seen:
+            first = first_seen[key]
+            problems.append(f"spec.identifiers[{index}] repeats spec.identifiers[{first}] ({identifier.label()})")
+        else:
+            first_seen[key] = index
+    return problems
+
+
+def parse_spec(raw: Mapping[str, Any] | None) -> StatusWatchSpec:
+    """Validate a ``spec`` as decoded from the API; raise :class:`SpecError` and nothing else."""
+    if raw is None:
+        raise SpecError(["spec: is required"])
+    if not isinstance(raw, Mapping):
+        raise SpecError([f"spec: must be an object, got {type(raw).__name__}"])
+    try:
+        spec = StatusWatchSpec.model_validate(dict(raw), context={_DEFER_RELATIONS: True})
+    except pydantic.ValidationError as error:
+        raise SpecError(_problems(error.errors(include_url=False))) from None
+    except Exception as error:  # the contract: a bad spec never raises anything but SpecError
+        raise SpecError([f"spec: could not be read ({type(error).__name__})"]) from None
+    problems = _relation_problems(spec)
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def _problems(errors: list[Any]) -> list[str]:
+    locations = [tuple(error.get("loc", ())) for error in errors]
+    item_failed = any(len(location) > 1 and location[0] == "identifiers" for location in locations)
+    return [
+        _problem(error)
+        for error, location in zip(errors, locations, strict=True)
+        # A list whose items fail also counts as too short; the item errors already say it all.
+        if not (item_failed and location == ("identifiers",) and error.get("type") == "too_short")
+    ]
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    path = "spec"
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error in the user's words: the field path as written in YAML, then what is wrong."""
+    location: tuple[int | str, ...] = tuple(error.get("loc", ()))
+    field = next((part for part in reversed(location) if isinstance(part, str)), "")
+    kind: str = error.get("type", "")
+    context: Mapping[str, Any] = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "statuswatch":
+        detail = str(context.get("detail", error.get("msg", "invalid")))
+    elif kind == "missing":
+        detail = "is required"
+    elif kind in ("string_type", "str_type"):
+        detail = f"must be a string, got {_shown(value)}"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        detail = f"must be an object, got {_shown(value)}"
+    elif kind in ("tuple_type", "list_type"):
+        detail = f"must be a list, got {_shown(value)}"
+    elif kind == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(field, "it does not match the allowed pattern")
+        detail = f"{_shown(value)} is not valid: {hint}"
+    elif kind == "string_too_short":
+        detail = "must not be empty"
+    elif kind == "string_too_long":
+        detail = f"is longer than {context.get('max_length')} characters"
+    elif kind == "too_short":
+        detail = f"must hold at least {context.get('min_length')} item(s)"
+    elif kind == "too_long":
+        detail = f"must hold at most {context.get('max_length')} items, got {context.get('actual_length')}"
+    else:
+        detail = str(error.get("msg", "is invalid"))
+    return f"{_path(location)}: {detail}" if location else detail
+
+
+# --- status ---------------------------------------------------------------------------------------------
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second, as metav1.Time writes it: ``2026-11-21T12:00:00Z``."""
+    return _utc_seconds(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(raw: object) -> datetime | None:
+    """A timestamp read back from a status, in UTC to the second, or None when it is not one."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return _utc_seconds(moment)
+
+
+def _utc_seconds(moment: datetime) -> datetime:
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceReport:
+    """What the operator learned about one identifier, in spec order, ready to be written to the status.
+
+    ``namespace`` is "" for cluster-scoped resources. ``refusal`` is set when the operator refuses to look
+    at the object at all (another namespace, cluster-scoped kinds not allowed); the status then says
+    Unknown and the refusal, and nothing about the object itself.
+    """
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    status: Status
+    message: str
+    refusal: str | None = None
+
+    def label(self) -> str:
+        """``deployment/web``: the resource as kubectl users name it in messages."""
+        return f"{self.kind.lower()}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceEntry:
+    """One item of ``status.resources``."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    status: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"group": self.group, "kind": self.kind}
+        if self.namespace:
+            entry["namespace"] = self.namespace
+        entry.update(name=self.name, status=self.status, message=self.message)
+        return entry
+
+    @classmethod
+    def from_dict(cls, raw: object) -> ResourceEntry | None:
+        """The entry, or None when ``raw`` lacks a kind, name or status; never raises."""
+        if not isinstance(raw, Mapping):
+            return None
+        kind, name, status = raw.get("kind"), raw.get("name"), raw.get("status")
+        if not (isinstance(kind, str) and isinstance(name, str) and isinstance(status, str)):
+            return None
+        return cls(
+            group=_text(raw.get("group")),
+            kind=kind,
+            namespace=_text(raw.get("namespace")),
+            name=name,
+            status=status,
+            message=_text(raw.get("message")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRecord:
+    """One metav1.Condition. ``last_transition_time`` is None only when read back malformed."""
+
+    type: str
+    status: str
+    reason: str
+    message: str
+    observed_generation: int | None
+    last_transition_time: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        condition: dict[str, Any] = {"type": self.type, "status": self.status}
+        if self.observed_generation is not None:
+            condition["observedGeneration"] = self.observed_generation
+        if self.last_transition_time is not None:
+            condition["lastTransitionTime"] = format_time(self.last_transition_time)
+        condition.update(reason=self.reason, message=self.message)
+        return condition
+
+    @classmethod
+    def from_dict(cls, raw: object) -> ConditionRecord | None:
+        """The condition, or None without a string type and a True/False/Unknown status; never raises."""
+        if not isinstance(raw, Mapping):
+            return None
+        type_, status = raw.get("type"), raw.get("status")
+        if not isinstance(type_, str) or status not in ("True", "False", "Unknown"):
+            return None
+        return cls(
+            type=type_,
+            status=status,
+            reason=_text(raw.get("reason")),
+            message=_text(raw.get("message")),
+            observed_generation=_generation(raw.get("observedGeneration")),
+            last_transition_time=parse_time(raw.get("lastTransitionTime")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A StatusWatch's whole ``status``; every field may be absent when read back from the cluster."""
+
+    observed_generation: int | None = None
+    aggregate_status: str | None = None
+    progress: str | None = None
+    resources: tuple[ResourceEntry, ...] = ()
+    spec_observed_time: datetime | None = None
+    conditions: tuple[ConditionRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The status subresource's JSON, camelCase, absent fields left out, keys in a fixed order."""
+        status: dict[str, Any] = {}
+        if self.observed_generation is not None:
+            status["observedGeneration"] = self.observed_generation
+        if self.aggregate_status is not None:
+            status["aggregateStatus"] = self.aggregate_status
+        if self.progress is not None:
+            status["progress"] = self.progress
+        status["resources"] = [entry.to_dict() for entry in self.resources]
+        if self.spec_observed_time is not None:
+            status["specObservedTime"] = format_time(self.spec_observed_time)
+        status["conditions"] = [condition.to_dict() for condition in self.conditions]
+        return status
+
+    @classmethod
+    def read(cls, raw: object) -> StatusRecord:
+        """Whatever can be trusted in a previous status (missing, partial or garbage); never raises.
+
+        Malformed fields read as absent, malformed list items are dropped, and of several conditions of
+        one type the first counts (as the API server's list-map semantics would keep only one).
+        """
+        if not isinstance(raw, Mapping):
+            return cls()
+        aggregate = raw.get("aggregateStatus")
+        progress = raw.get("progress")
+        resources = raw.get("resources")
+        conditions = raw.get("conditions")
+        entries = [ResourceEntry.from_dict(item) for item in resources] if isinstance(resources, list) else []
+        read_conditions: list[ConditionRecord] = []
+        if isinstance(conditions, list):
+            seen: set[str] = set()
+            for item in conditions:
+                condition = ConditionRecord.from_dict(item)
+                if condition is not None and condition.type not in seen:
+                    seen.add(condition.type)
+                    read_conditions.append(condition)
+        return cls(
+            observed_generation=_generation(raw.get("observedGeneration")),
+            aggregate_status=aggregate if isinstance(aggregate, str) else None,
+            progress=progress if isinstance(progress, str) else None,
+            resources=tuple(entry for entry in entries if entry is not None),
+            spec_observed_time=parse_time(raw.get("specObservedTime")),
+            conditions=tuple(read_conditions),
+        )
+
+    def condition(self, type_: str) -> ConditionRecord | None:
+        """The condition of that type, if there is one."""
+        return next((condition for condition in self.conditions if condition.type == type_), None)
+
+
+def _text(raw: object) -> str:
+    return raw if isinstance(raw, str) else ""
+
+
+def _generation(raw: object) -> int | None:
+    # bool is an int in Python but never a generation.
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else None
