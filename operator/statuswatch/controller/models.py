@@ -204,7 +204,8 @@ def _relation_problems(spec: StatusWatchSpec) -> list[str]:
         key = (identifier.group, identifier.kind, identifier.namespace, identifier.name)
         if key in first_seen:
             first = first_seen[key]
-            problems.append(f"spec.identifiers[{index}] repeats spec.identifiers[{first}] ({identifier.label()})")
+            label = identifier.label()
+            problems.append(f"spec.identifiers[{index}] repeats spec.identifiers[{first}] ({label})")
         else:
             first_seen[key] = index
     return problems
