@@ -39,6 +39,7 @@ __all__ = [
     "format_time",
     "parse_spec",
     "parse_time",
+    "utc_seconds",
 ]
 
 MAX_IDENTIFIERS = 1000
@@ -285,7 +286,7 @@ def _problem(error: Any) -> str:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC to the second, as metav1.Time writes it: ``2026-11-21T12:00:00Z``."""
-    return _utc_seconds(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_seconds(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(raw: object) -> datetime | None:
@@ -296,10 +297,11 @@ def parse_time(raw: object) -> datetime | None:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return _utc_seconds(moment)
+    return utc_seconds(moment)
 
 
-def _utc_seconds(moment: datetime) -> datetime:
+def utc_seconds(moment: datetime) -> datetime:
+    """The same moment in UTC, to the second (a naive one is taken as UTC already)."""
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return aware.replace(microsecond=0)
 

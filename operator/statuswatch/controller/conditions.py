@@ -1,0 +1,330 @@
+"""Building a StatusWatch's whole status from what the operator knows: a pure function over plain data.
+
+Everything that decides what a StatusWatch says lives here, apart from the kopf wiring, so that the rules
+(conditions, reasons, messages, transition times, the timeout clock, the Events to post) can be tested
+from tables without a cluster, and so that the result depends only on the inputs: the operator writes the
+status only when the new dict differs from the previous one, and after a restart the same inputs must give
+the same dict, or it would rewrite every StatusWatch.
+
+The conditions follow the kstatus conventions that Flux, kpt and Helm read on any object: ``Reconciling``
+True while work is under way (InProgress), ``Stalled`` True when it cannot finish (Failed), ``Ready``
+for tools that only read that; ``AllCurrent`` is this operator's own answer for ``kubectl wait``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from statuswatch.controller.models import (
+    ConditionRecord,
+    ResourceEntry,
+    ResourceReport,
+    StatusRecord,
+    StatusWatchSpec,
+    utc_seconds,
+)
+from statuswatch.durations import format_duration
+from statuswatch.kstatus import Status, aggregate
+
+__all__ = [
+    "ALL_CURRENT",
+    "CONDITION_TYPES",
+    "MAX_CONDITION_MESSAGE",
+    "MAX_RESOURCE_MESSAGE",
+    "READY",
+    "RECONCILING",
+    "STALLED",
+    "StatusUpdate",
+    "Transition",
+    "build_status",
+]
+
+ALL_CURRENT = "AllCurrent"
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+#: The conditions a StatusWatch carries, in the order they are written.
+CONDITION_TYPES = (ALL_CURRENT, READY, RECONCILING, STALLED)
+
+MAX_CONDITION_MESSAGE = 1024
+MAX_RESOURCE_MESSAGE = 512
+# Each resource's part of a condition message, so one verbose resource cannot crowd out the others.
+MAX_ITEM_MESSAGE = 200
+
+_TRUE, _FALSE, _UNKNOWN = "True", "False", "Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A Kubernetes Event to post because a condition flipped: ``type`` is "Normal" or "Warning"."""
+
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """The new status, the Events its transitions call for, and when time alone could change it.
+
+    ``next_check`` is the timeout deadline while it lies ahead, else None: the caller re-runs
+    :func:`build_status` then even if no resource changed.
+    """
+
+    status: dict[str, Any]
+    transitions: tuple[Transition, ...]
+    next_check: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    status: str
+    reason: str
+    message: str
+
+
+def build_status(
+    *,
+    previous: Mapping[str, Any] | None,
+    generation: int,
+    spec: StatusWatchSpec | None,
+    spec_error: str | None,
+    reports: Sequence[ResourceReport],
+    now: datetime,
+) -> StatusUpdate:
+    """The whole status for ``generation`` from the previous status (any shape) and one report per identifier.
+
+    The spec is invalid when ``spec_error`` is set or ``spec`` is None; ``reports`` come in spec order
+    (refused ones included). ``now`` may be naive (taken as UTC); times are kept to the second.
+    """
+    before = StatusRecord.read(previous)
+    moment = utc_seconds(now)
+    invalid = spec is None or spec_error is not None
+    desired = spec.desired_status if spec is not None else Status.CURRENT
+
+    spec_seen = before.spec_observed_time if before.observed_generation == generation else None
+    spec_observed = moment if spec_seen is None else min(spec_seen, moment)
+
+    # A refused identifier is Unknown whatever the report says: nothing about the object may leak.
+    statuses = [Status.UNKNOWN if report.refusal is not None else Status(report.status) for report in reports]
+    overall = Status.UNKNOWN if invalid else aggregate(statuses, desired)
+    done = sum(1 for status in statuses if status == desired)
+
+    if invalid:
+        reason = "InvalidSpec"
+        problem = _Verdict(
+            _FALSE, reason, _cut(spec_error or "spec: could not be read", MAX_CONDITION_MESSAGE)
+        )
+        all_current = problem
+    elif any(report.refusal is not None for report in reports):
+        problem = _Verdict(_FALSE, "IdentifierRefused", _refused_message(reports))
+        all_current = problem
+    else:
+        problem = None
+        all_current = _all_current(reports, statuses, desired, overall)
+    all_current_condition = _condition(before, ALL_CURRENT, all_current, generation, moment)
+
+    stalled, next_check = _stalled(
+        before=before,
+        spec=spec,
+        problem=problem,
+        reports=reports,
+        statuses=statuses,
+        desired=desired,
+        overall=overall,
+        all_current=all_current_condition,
+        spec_observed=spec_observed,
+        generation=generation,
+        now=moment,
+    )
+    if all_current.status != _TRUE and stalled.status != _TRUE:
+        reconciling = _Verdict(_TRUE, all_current.reason, all_current.message)
+    elif all_current.status == _TRUE:
+        reconciling = _Verdict(_FALSE, all_current.reason, "")
+    else:
+        reconciling = _Verdict(_FALSE, "Stalled", "")
+
+    conditions = (
+        all_current_condition,
+        _condition(before, READY, all_current, generation, moment),
+        _condition(before, RECONCILING, reconciling, generation, moment),
+        _condition(before, STALLED, stalled, generation, moment),
+    )
+    record = StatusRecord(
+        observed_generation=generation,
+        aggregate_status=overall.value,
+        progress=f"{done}/{len(reports)}",
+        resources=tuple(_entry(report) for report in reports),
+        spec_observed_time=spec_observed,
+        conditions=conditions,
+    )
+    return StatusUpdate(record.to_dict(), _transitions(before, all_current, stalled), next_check)
+
+
+def _all_current(
+    reports: Sequence[ResourceReport], statuses: Sequence[Status], desired: Status, overall: Status
+) -> _Verdict:
+    total = len(reports)
+    blocking = [
+        (report, status) for report, status in zip(reports, statuses, strict=True) if status != desired
+    ]
+    if not blocking:
+        noun, verb = ("resource", "is") if total == 1 else ("resources", "are")
+        reason = "AllCurrent" if desired == Status.CURRENT else "AllNotFound"
+        return _Verdict(_TRUE, reason, f"All {total} {noun} {verb} {desired.value}")
+    message = _listing(f"{len(blocking)} of {total} not {desired.value}: ", blocking)
+    if all(status == Status.UNKNOWN for _, status in blocking):
+        return _Verdict(_UNKNOWN, "ResourcesUnknown", message)
+    if overall == Status.FAILED:
+        reason = "ResourcesFailed"
+    elif overall == Status.UNKNOWN:
+        reason = "ResourcesUnknown"
+    else:
+        reason = "ResourcesInProgress"
+    return _Verdict(_FALSE, reason, message)
+
+
+def _stalled(
+    *,
+    before: StatusRecord,
+    spec: StatusWatchSpec | None,
+    problem: _Verdict | None,
+    reports: Sequence[ResourceReport],
+    statuses: Sequence[Status],
+    desired: Status,
+    overall: Status,
+    all_current: ConditionRecord,
+    spec_observed: datetime,
+    generation: int,
+    now: datetime,
+) -> tuple[_Verdict, datetime | None]:
+    """Stalled, and the deadline at which it would become True by time alone (if that lies ahead)."""
+    if problem is not None:
+        return _Verdict(_TRUE, problem.reason, problem.message), None
+    if overall == Status.FAILED:
+        failed = [
+            (report, status) for report, status in zip(reports, statuses, strict=True) if status == overall
+        ]
+        return _Verdict(
+            _TRUE, "ResourcesFailed", _listing(f"{len(failed)} of {len(reports)} Failed: ", failed)
+        ), None
+    not_stalled = _Verdict(_FALSE, "NotStalled", "")
+    if spec is None or spec.timeout is None or all_current.status == _TRUE:
+        return not_stalled, None
+    blocking = [
+        (report, status) for report, status in zip(reports, statuses, strict=True) if status != desired
+    ]
+    timed_out = _Verdict(
+        _TRUE,
+        "Timeout",
+        _listing(
+            f"Not all {desired.value} within {format_duration(spec.timeout)}: "
+            f"{len(blocking)} of {len(reports)} not {desired.value}: ",
+            blocking,
+        ),
+    )
+    # Once timed out, a StatusWatch stays so until its resources get there or its spec changes: a flip of
+    # AllCurrent between False and Unknown moves that condition's transition time but restarts nothing.
+    earlier = before.condition(STALLED)
+    if (
+        earlier is not None
+        and earlier.status == _TRUE
+        and earlier.reason == "Timeout"
+        and before.observed_generation == generation
+    ):
+        return timed_out, None
+    left_true = all_current.last_transition_time or now
+    deadline = max(spec_observed, left_true) + spec.timeout
+    if now >= deadline:
+        return timed_out, None
+    return not_stalled, deadline
+
+
+def _condition(
+    before: StatusRecord, type_: str, verdict: _Verdict, generation: int, now: datetime
+) -> ConditionRecord:
+    earlier = before.condition(type_)
+    kept = (
+        earlier is not None and earlier.status == verdict.status and earlier.last_transition_time is not None
+    )
+    return ConditionRecord(
+        type=type_,
+        status=verdict.status,
+        reason=verdict.reason,
+        message=verdict.message,
+        observed_generation=generation,
+        last_transition_time=earlier.last_transition_time if kept and earlier is not None else now,
+    )
+
+
+def _transitions(before: StatusRecord, all_current: _Verdict, stalled: _Verdict) -> tuple[Transition, ...]:
+    events = []
+    if all_current.status == _TRUE and not _was_true(before, ALL_CURRENT):
+        events.append(Transition("Normal", all_current.reason, all_current.message))
+    if stalled.status == _TRUE and not _was_true(before, STALLED):
+        reason = "TimedOut" if stalled.reason == "Timeout" else "Stalled"
+        events.append(Transition("Warning", reason, stalled.message))
+    return tuple(events)
+
+
+def _was_true(before: StatusRecord, type_: str) -> bool:
+    earlier = before.condition(type_)
+    return earlier is not None and earlier.status == _TRUE
+
+
+def _entry(report: ResourceReport) -> ResourceEntry:
+    refused = report.refusal is not None
+    return ResourceEntry(
+        group=report.group,
+        kind=report.kind,
+        namespace=report.namespace,
+        name=report.name,
+        status=Status.UNKNOWN.value if refused else Status(report.status).value,
+        message=_cut(report.refusal if report.refusal is not None else report.message, MAX_RESOURCE_MESSAGE),
+    )
+
+
+def _refused_message(reports: Sequence[ResourceReport]) -> str:
+    refused = [report for report in reports if report.refusal is not None]
+    parts = [f"{report.label()}: {_one_line(report.refusal or '', MAX_ITEM_MESSAGE)}" for report in refused]
+    return _join_limited(f"{len(refused)} of {len(reports)} refused: ", parts)
+
+
+def _listing(head: str, items: Sequence[tuple[ResourceReport, Status]]) -> str:
+    """``head`` then ``deployment/web InProgress: Ready: 1/3; ...``, cut to fit a condition message."""
+    parts = []
+    for report, status in items:
+        detail = _one_line(report.refusal if report.refusal is not None else report.message, MAX_ITEM_MESSAGE)
+        parts.append(
+            f"{report.label()} {status.value}: {detail}" if detail else f"{report.label()} {status.value}"
+        )
+    return _join_limited(head, parts)
+
+
+def _join_limited(head: str, parts: Sequence[str], limit: int = MAX_CONDITION_MESSAGE) -> str:
+    """``head`` and as many parts as fit in ``limit`` characters, then ``; and N more`` for the rest."""
+    text = head + "; ".join(parts)
+    if len(text) <= limit:
+        return text
+    shown, used = 0, len(head)
+    for part in parts:
+        added = len(part) + (2 if shown else 0)
+        after = len(parts) - shown - 1
+        if used + added + len(f"; and {after} more") > limit:
+            break
+        used += added
+        shown += 1
+    if not shown:
+        return _cut(f"{head}{len(parts)} not listed", limit)
+    return f"{head}{'; '.join(parts[:shown])}; and {len(parts) - shown} more"
+
+
+def _one_line(text: str, limit: int) -> str:
+    return _cut(" ".join(text.split()), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
