@@ -1,0 +1,161 @@
+"""Prometheus metrics of one operator process, named like controller-runtime's where they overlap.
+
+Counters and histograms are updated where things happen (status writes, evaluations, API requests); the
+gauges that describe state (open streams, watched objects, StatusWatches by status) are read at scrape time
+from the shared view and the supervisor, so they can never drift from what they describe. Each process owns
+its own registry: tests can run several operators in one interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from statuswatch.watchlist.connection import ApiError
+from statuswatch.watchlist.transport import Transport
+
+__all__ = ["CountingTransport", "Metrics"]
+
+CONTROLLER = "statuswatch"
+# From well under a write's round trip to the order of a poll interval.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """The process's metrics; ``render()`` gives the text exposition format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reconciles = Counter(
+            "controller_runtime_reconcile_total",
+            "StatusWatch status evaluations, by result (success, error).",
+            ["controller", "result"],
+            registry=self.registry,
+        )
+        self.active_workers = Gauge(
+            "controller_runtime_active_workers",
+            "StatusWatches being served by this process.",
+            ["controller"],
+            registry=self.registry,
+        )
+        self.status_writes = Counter(
+            "statuswatch_status_writes_total",
+            "Writes of a StatusWatch's status subresource, by result (success, error).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.events_posted = Counter(
+            "statuswatch_events_total",
+            "Kubernetes Events posted on transitions, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.change_latency = Histogram(
+            "statuswatch_change_to_status_seconds",
+            "From a watched object's change reaching the operator to the StatusWatch status written.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "rest_client_requests_total",
+            "API requests of the operator's own client (not kopf's), by method and HTTP code.",
+            ["method", "code"],
+            registry=self.registry,
+        )
+
+    def add_state(self, name: str, read: Callable[[], Iterable[GaugeMetricFamily]]) -> None:
+        """Register gauges computed at scrape time by ``read``."""
+        self.registry.register(_StateCollector(name, read))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _StateCollector(Collector):
+    def __init__(self, name: str, read: Callable[[], Iterable[GaugeMetricFamily]]) -> None:
+        self._name = name
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return list(self._read())
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return []
+
+
+class CountingTransport:
+    """A :class:`Transport` that counts every request it passes on (``rest_client_requests_total``)."""
+
+    def __init__(self, inner: Transport, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+        self.capabilities = inner.capabilities
+
+    @property
+    def server(self) -> str:
+        return self._inner.server
+
+    def _count(self, method: str, code: int | str) -> None:
+        self._metrics.requests.labels(method=method, code=str(code)).inc()
+
+    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        return await self.request_json("GET", path, params)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        try:
+            result = await self._inner.request_json(method, path, params, body, content_type=content_type)
+        except ApiError as error:
+            self._count(method, error.status)
+            raise
+        except Exception:
+            self._count(method, "<error>")
+            raise
+        self._count(method, 200)
+        return result
+
+    async def stream_lines(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        opened = False
+
+        def opening() -> None:
+            nonlocal opened
+            opened = True
+            self._count("WATCH", 200)
+            if on_open is not None:
+                on_open()
+
+        lines = self._inner.stream_lines(
+            path,
+            params,
+            inactivity_timeout=inactivity_timeout,
+            connect_timeout=connect_timeout,
+            on_open=opening,
+        )
+        try:
+            async for line in lines:
+                yield line
+        except ApiError as error:
+            if not opened:
+                self._count("WATCH", error.status)
+            raise
+        finally:
+            await lines.aclose()

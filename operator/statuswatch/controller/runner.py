@@ -1,0 +1,156 @@
+"""Assembles and runs one operator process: credentials, shared view, workers, kopf, metrics server.
+
+Everything a StatusWatch needs is built once per process here and shared: one API client, one REST mapper,
+one :class:`~statuswatch.watchlist.SharedView` (so API load grows with the objects watched, not with the
+number of StatusWatches) and one :class:`~statuswatch.polling.StatusPoller` on it. kopf only delivers the
+StatusWatch events; its settings are tuned for this job (explicit watch timeouts, no log lines posted as
+Kubernetes Events, no peering unless asked for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from aiohttp import web
+
+from statuswatch.polling import StatusPoller
+from statuswatch.watchlist.connection import ApiClient, ClusterConfig
+from statuswatch.watchlist.discovery import RestMapper
+from statuswatch.watchlist.view import SharedView
+
+from .handlers import build_registry
+from .metrics import CountingTransport, Metrics
+from .settings import OperatorSettings
+from .statusapi import ApiStatusSink
+from .streammetrics import stream_gauges
+from .supervisor import Supervisor
+from .worker import WorkerContext
+
+__all__ = ["kopf_settings", "operate", "run"]
+
+log = logging.getLogger("statuswatch.controller")
+
+
+def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
+    """kopf's settings for this operator."""
+    tuned = kopf.OperatorSettings()
+    tuned.posting.enabled = False  # log lines are not Kubernetes Events; we post our own on transitions
+    # Explicit watch timeouts: without them kopf's watches can go silent for good (nolar/kopf#585, #1120).
+    tuned.watching.server_timeout = 300
+    tuned.watching.client_timeout = 330
+    tuned.watching.connect_timeout = 30
+    tuned.peering.standalone = settings.peering is None
+    if settings.peering is not None:
+        tuned.peering.name = settings.peering
+        tuned.peering.priority = settings.priority
+        tuned.peering.clusterwide = settings.all_namespaces
+    # With explicit namespaces there is nothing to scan for, and the RBAC may not allow listing namespaces.
+    tuned.scanning.disabled = not settings.all_namespaces
+    return tuned
+
+
+def _namespaces(settings: OperatorSettings, config: ClusterConfig) -> list[str]:
+    if settings.all_namespaces:
+        return []
+    return list(settings.namespaces) or [config.namespace]
+
+
+async def operate(
+    settings: OperatorSettings,
+    *,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+) -> None:
+    """Run the operator until ``stop_flag`` is set or the process is signalled."""
+    config = ClusterConfig.load(settings.kubeconfig, settings.context)
+    namespaces = _namespaces(settings, config)
+    metrics = Metrics()
+    async with ApiClient(config) as raw_client:
+        client = CountingTransport(raw_client, metrics)
+        mapper = RestMapper(client)
+        view = SharedView(client, mapper, cluster_wide_threshold=settings.view_threshold)
+        metrics.add_state("streams", lambda: stream_gauges(view))
+        poller = StatusPoller(client, mapper, view=view)
+
+        async def scope_of(group: str, kind: str) -> bool | None:
+            from statuswatch.watchlist.discovery import NoMatchError
+
+            try:
+                return (await mapper.resolve(group, kind)).namespaced
+            except NoMatchError:
+                return None
+
+        context = WorkerContext(
+            poll=poller.poll,
+            scope_of=scope_of,
+            sink=ApiStatusSink(client),
+            metrics=metrics,
+            settings=settings,
+            logger=logging.getLogger("statuswatch.controller"),
+        )
+        supervisor = Supervisor(context)
+        ready = ready_flag or asyncio.Event()
+
+        def probe() -> Mapping[str, Any]:
+            return {"statuswatches": len(supervisor), "streams": len(view.streams)}
+
+        registry = build_registry(supervisor, config, probe)
+        server = await _serve_metrics(settings, metrics, ready) if settings.metrics_port is not None else None
+        scope = "all namespaces" if settings.all_namespaces else ", ".join(namespaces)
+        log.info("statuswatch operator serving %s on %s", scope, config.server)
+        try:
+            await kopf.operator(
+                registry=registry,
+                settings=kopf_settings(settings),
+                clusterwide=settings.all_namespaces,
+                namespaces=namespaces,
+                standalone=settings.peering is None,
+                priority=settings.priority,
+                peering_name=settings.peering,
+                liveness_endpoint=settings.liveness,
+                stop_flag=stop_flag,
+                ready_flag=ready,
+            )
+        finally:
+            await supervisor.close()
+            await view.close()
+            if server is not None:
+                await server.cleanup()
+
+
+async def _serve_metrics(settings: OperatorSettings, metrics: Metrics, ready: asyncio.Event) -> web.AppRunner:
+    """``/metrics``, ``/healthz`` (the loop answers) and ``/readyz`` (kopf is watching) on one port."""
+
+    async def render(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if ready.is_set():
+            return web.Response(text="ok")
+        return web.Response(status=503, text="starting")
+
+    app = web.Application()
+    app.add_routes([web.get("/metrics", render), web.get("/healthz", healthz), web.get("/readyz", readyz)])
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+    log.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
+    return runner
+
+
+_LOG_FORMATS = {"plain": kopf.LogFormat.PLAIN, "full": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
+
+
+def run(settings: OperatorSettings, *, verbose: bool = False, log_format: str = "full") -> None:
+    """Run the operator in a new event loop (the ``statuswatch run`` command), logging to stderr."""
+    kopf.configure(verbose=verbose, log_format=_LOG_FORMATS[log_format], log_refkey="statuswatch")
+    if not verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    asyncio.run(operate(settings))

@@ -1,0 +1,46 @@
+"""Gauges describing the shared view at scrape time: open streams by mode and state, objects held per kind.
+
+Read from the view itself when Prometheus asks, so the figures are never out of step with the streams.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from prometheus_client.core import GaugeMetricFamily
+
+from statuswatch.watchlist.view import SharedView
+
+__all__ = ["stream_gauges"]
+
+
+def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
+    streams = GaugeMetricFamily(
+        "statuswatch_watch_streams",
+        "Open watch streams of the shared view, by sync mode (watchlist, list) and state "
+        "(synced, syncing, failing).",
+        labels=["mode", "state"],
+    )
+    objects = GaugeMetricFamily(
+        "statuswatch_watched_objects",
+        "Objects held in the shared view, by API group and kind.",
+        labels=["group", "kind"],
+    )
+    by_state: Counter[tuple[str, str]] = Counter()
+    by_kind: Counter[tuple[str, str]] = Counter()
+    for stream in {id(stream): stream for stream in view.streams.values()}.values():
+        mode = stream.sync_mode or "none"
+        if stream.error is not None:
+            state = "failing"
+        elif stream.synced:
+            state = "synced"
+        else:
+            state = "syncing"
+        by_state[(mode, state)] += 1
+        by_kind[(stream.group, stream.kind)] += len(stream.store)
+    for (mode, state), count in sorted(by_state.items()):
+        streams.add_metric([mode, state], count)
+    for (group, kind), count in sorted(by_kind.items()):
+        objects.add_metric([group, kind], count)
+    return [streams, objects]

@@ -1,0 +1,89 @@
+"""The registry of workers: exactly one per live StatusWatch, started, updated and stopped from watch events.
+
+kopf delivers every event of every StatusWatch to one handler, which calls :meth:`Supervisor.observe`; the
+supervisor starts a worker on first sight, forwards later versions to it, replaces it when the object was
+re-created under the same name (new uid), and stops it on deletion. This is what lets the operator work
+without finalizers: nothing is attached to the object, so it can be deleted even while the operator is down,
+and a restarted operator simply starts a worker per object it lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+
+from .metrics import CONTROLLER
+from .worker import Worker, WorkerContext
+
+__all__ = ["Supervisor"]
+
+Key = tuple[str, str]  # namespace, name
+
+
+class Supervisor:
+    """Owns the workers of one operator process."""
+
+    def __init__(self, context: WorkerContext, *, logger: logging.Logger | None = None) -> None:
+        self._ctx = context
+        self._log = logger or logging.getLogger("statuswatch.controller")
+        self._workers: dict[Key, Worker] = {}
+        context.metrics.add_state("statuswatches", self._gauges)
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    @property
+    def workers(self) -> Mapping[Key, Worker]:
+        return self._workers
+
+    async def observe(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """Handle one watch event of a StatusWatch (``ADDED``/``MODIFIED``/``DELETED``, None when listed)."""
+        meta = body.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        uid = str(meta.get("uid") or "")
+        worker = self._workers.get(key)
+        if event_type == "DELETED" or meta.get("deletionTimestamp"):
+            if worker is not None and (not uid or worker.ref.uid == uid):
+                await self._stop(key)
+            return
+        if worker is not None and worker.ref.uid != uid:
+            await self._stop(key)  # deleted and re-created while we were not looking
+            worker = None
+        if worker is None:
+            worker = Worker(self._ctx, body)
+            self._workers[key] = worker
+            self._update_gauge()
+            worker.start()
+            self._log.debug("serving StatusWatch %s/%s", *key)
+        else:
+            worker.observe(body)
+
+    async def _stop(self, key: Key) -> None:
+        worker = self._workers.pop(key, None)
+        self._update_gauge()
+        if worker is not None:
+            await worker.stop()
+            self._log.debug("stopped serving StatusWatch %s/%s", *key)
+
+    async def close(self) -> None:
+        """Stop every worker (operator shutdown)."""
+        for key in list(self._workers):
+            await self._stop(key)
+
+    def _update_gauge(self) -> None:
+        self._ctx.metrics.active_workers.labels(controller=CONTROLLER).set(len(self._workers))
+
+    def _gauges(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "statuswatch_statuswatches",
+            "StatusWatches served by this process, by aggregate status.",
+            labels=["aggregate_status"],
+        )
+        counts = Counter(worker.aggregate or "Pending" for worker in self._workers.values())
+        for status, count in sorted(counts.items()):
+            family.add_metric([status], count)
+        yield family

@@ -1,0 +1,410 @@
+"""One StatusWatch's worker: poll its resources, build its status, write it when (and only when) it changed.
+
+A worker is two asyncio tasks owned by the supervisor, not kopf daemons (kopf adds a finalizer for those,
+and a StatusWatch owns nothing that could justify blocking its deletion):
+
+* the *pump* runs ``StatusPoller.poll`` over the shared view and folds each status event into the worker's
+  table of resource reports, marking the worker dirty;
+* the *publisher* waits until the worker is dirty (or until a deadline such as ``timeout`` falls due), builds
+  the new status with the pure :func:`~.conditions.build_status`, and writes it if it differs from the status
+  last seen on the server. Bursts of changes coalesce into one write.
+
+Nothing is written before the first full poll cycle (so a restarted operator writes nothing where the status
+is already right), except a first "waiting" status for a StatusWatch that has none at all. Spec changes
+re-plan the poll at once; a poll that fails is restarted with back-off while the resources read ``Unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from statuswatch.kstatus import Status
+from statuswatch.polling import ErrorEvent, Event, ObjMetadata, Options, ResourceUpdateEvent, SyncEvent
+from statuswatch.watchlist.discovery import NoMatchError
+
+from .conditions import build_status
+from .metrics import CONTROLLER, Metrics
+from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
+from .settings import OperatorSettings
+from .statusapi import ObjectRef, StatusSink, WatchGone
+
+__all__ = ["Poll", "ScopeOf", "Worker", "WorkerContext"]
+
+Poll = Callable[[Sequence[ObjMetadata], Options], AsyncIterator[Event]]
+"""Starts a poll of identifiers (``StatusPoller.poll``); closing the iterator ends it."""
+
+
+class ScopeOf(Protocol):
+    async def __call__(self, group: str, kind: str) -> bool | None:
+        """True: namespaced; False: cluster-scoped; None: the cluster does not know the kind."""
+        ...
+
+
+@dataclass
+class WorkerContext:
+    """What every worker shares: the poll, discovery, the sink, metrics, settings, clocks and the log."""
+
+    poll: Poll
+    scope_of: ScopeOf
+    sink: StatusSink
+    metrics: Metrics
+    settings: OperatorSettings
+    logger: logging.Logger
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One spec identifier, resolved: what to poll for it, or why it is refused."""
+
+    report_key: tuple[str, str, str, str]
+    polled: ObjMetadata | None
+    refusal: str | None
+    scope_known: bool
+
+
+def _snapshot(value: Any) -> Any:
+    """A deep, plain copy of kopf's live body fields (they change under our feet)."""
+    if isinstance(value, Mapping):
+        return {str(key): _snapshot(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_snapshot(item) for item in value]
+    return value
+
+
+class _Gone(Exception):
+    """The StatusWatch was deleted under the worker."""
+
+
+def _delays(sequence: Sequence[float]) -> Iterator[float]:
+    yield from sequence
+    while True:
+        yield sequence[-1]
+
+
+class Worker:
+    """Serves one StatusWatch until stopped; see the module docstring."""
+
+    def __init__(self, context: WorkerContext, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        self.ref = ObjectRef(
+            str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or "")
+        )
+        self._ctx = context
+        self._log = logging.LoggerAdapter(context.logger, {"statuswatch": str(self.ref)})
+        self._raw_spec: Any = _snapshot(body.get("spec"))
+        self._generation = _int(meta.get("generation"), 1)
+        self._base: dict[str, Any] | None = _status_of(body)
+        self._written: dict[str, Any] | None = None
+        self._spec: StatusWatchSpec | None = None
+        self._spec_error: str | None = None
+        self._slots: list[_Slot] = []
+        self._reports: dict[tuple[str, str, str, str], ResourceReport] = {}
+        self._synced = False
+        self._dirty = asyncio.Event()
+        self._replan = asyncio.Event()
+        self._pending_since: float | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.aggregate: str | None = None
+
+    # -- supervisor interface ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"statuswatch {self.ref}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def observe(self, body: Mapping[str, Any]) -> None:
+        """A new version of the StatusWatch arrived (kopf event): follow spec changes and outside edits."""
+        meta = body.get("metadata") or {}
+        generation = _int(meta.get("generation"), self._generation)
+        spec = _snapshot(body.get("spec"))
+        if generation != self._generation or spec != self._raw_spec:
+            self._generation, self._raw_spec = generation, spec
+            self._replan.set()
+        status = _status_of(body)
+        if status not in (self._base, self._written):
+            # Someone else changed the status (or an old event): make sure ours is there again.
+            self._base = status
+            self._dirty.set()
+
+    # -- the worker ----------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        with contextlib.suppress(_Gone):
+            await self._serve()
+
+    async def _serve(self) -> None:
+        while True:
+            self._replan.clear()
+            await self._plan()
+            pump = None
+            if self._spec is not None and any(slot.polled for slot in self._slots):
+                pump = asyncio.get_running_loop().create_task(self._pump(), name=f"poll {self.ref}")
+            else:
+                self._synced = True
+                self._dirty.set()
+            try:
+                await self._publish_until_replan()
+            finally:
+                if pump is not None:
+                    pump.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pump
+
+    async def _plan(self) -> None:
+        """Parse the spec and decide, per identifier, what to poll or why it is refused."""
+        self._synced = False
+        self._reports = {}
+        self._slots = []
+        try:
+            self._spec, self._spec_error = parse_spec(self._raw_spec), None
+        except SpecError as error:
+            self._spec, self._spec_error = None, str(error)
+            self._log.warning("invalid spec: %s", error)
+            return
+        namespace = self.ref.namespace
+        for entry in self._spec.identifiers:
+            try:
+                namespaced = await self._ctx.scope_of(entry.group, entry.kind)
+            except Exception as error:  # discovery down: judge the scope later, from the poll's answers
+                self._log.info("cannot learn the scope of %s.%s yet: %s", entry.kind, entry.group, error)
+                namespaced = None
+            given = entry.namespace or ""
+            key = (entry.group, entry.kind, "" if namespaced is False else (given or namespace), entry.name)
+            refusal = self._refusal(entry.group, entry.kind, given, namespaced)
+            polled = None
+            if refusal is None:
+                polled = ObjMetadata(
+                    entry.group, entry.kind, "" if namespaced is False else namespace, entry.name
+                )
+            self._slots.append(_Slot(key, polled, refusal, namespaced is not None))
+            if refusal is not None:
+                self._reports[key] = ResourceReport(
+                    group=key[0],
+                    kind=key[1],
+                    namespace=key[2],
+                    name=key[3],
+                    status=Status.UNKNOWN,
+                    message=refusal,
+                    refusal=refusal,
+                )
+
+    def _refusal(self, group: str, kind: str, given_namespace: str, namespaced: bool | None) -> str | None:
+        label = f"{kind}.{group}" if group else kind
+        if namespaced is False:
+            if not self._ctx.settings.allow_cluster_scoped:
+                return (
+                    f"Refused: {label} is cluster-scoped, and this operator serves cluster-scoped kinds only "
+                    "when started with --allow-cluster-scoped"
+                )
+            return None
+        if given_namespace and given_namespace != self.ref.namespace:
+            return (
+                f"Refused: namespace {given_namespace!r} is not this StatusWatch's namespace "
+                f"({self.ref.namespace!r}); a StatusWatch may only watch objects in its own namespace"
+            )
+        return None
+
+    async def _pump(self) -> None:
+        """Run the poll for the planned identifiers; restart it with back-off when it fails."""
+        assert self._spec is not None
+        polled = {slot.polled: slot for slot in self._slots if slot.polled is not None}
+        options = Options(poll_interval=self._spec.poll_interval.total_seconds())
+        delays = _delays(self._ctx.settings.poll_restart_backoff)
+        loop = asyncio.get_running_loop()
+        while True:
+            failure: BaseException | None = None
+            events = self._ctx.poll(list(polled), options)
+            try:
+                async for event in events:
+                    if isinstance(event, ResourceUpdateEvent):
+                        resource = event.resource
+                        slot = polled.get(resource.identifier)
+                        if slot is None:
+                            continue
+                        known = resource.status != Status.UNKNOWN
+                        if not slot.scope_known and known and await self._became_refused(slot):
+                            self._replan.set()
+                            return
+                        self._reports[slot.report_key] = ResourceReport(
+                            group=slot.report_key[0],
+                            kind=slot.report_key[1],
+                            namespace=slot.report_key[2],
+                            name=slot.report_key[3],
+                            status=Status(resource.status),
+                            message=resource.message,
+                        )
+                        self._mark_dirty(loop.time())
+                    elif isinstance(event, SyncEvent):
+                        self._synced = True
+                        self._mark_dirty(loop.time())
+                    elif isinstance(event, ErrorEvent):
+                        failure = event.error
+                        break
+            except Exception as error:  # a bug in a status reader must not freeze this StatusWatch
+                failure = error
+                self._log.exception("polling failed")
+            finally:
+                await _aclose(events)
+            delay = next(delays)
+            cause = f"{type(failure).__name__}: {failure}" if failure is not None else "the poll ended"
+            reason = f"polling stopped ({cause}); retrying in {delay:g}s"
+            self._log.warning("%s", reason)
+            for slot in polled.values():
+                self._reports[slot.report_key] = ResourceReport(
+                    group=slot.report_key[0],
+                    kind=slot.report_key[1],
+                    namespace=slot.report_key[2],
+                    name=slot.report_key[3],
+                    status=Status.UNKNOWN,
+                    message=reason[:512],
+                )
+            self._synced = True
+            self._mark_dirty(loop.time())
+            await asyncio.sleep(delay)
+
+    async def _became_refused(self, slot: _Slot) -> bool:
+        """A kind unknown when planned is served now: refuse it if it turned out cluster-scoped."""
+        try:
+            namespaced = await self._ctx.scope_of(slot.report_key[0], slot.report_key[1])
+        except (NoMatchError, Exception):
+            return False
+        return namespaced is False
+
+    def _mark_dirty(self, at: float) -> None:
+        if self._pending_since is None:
+            self._pending_since = at
+        self._dirty.set()
+
+    async def _publish_until_replan(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        if self._base is None and self._spec is not None:
+            await self._publish(waiting=True)
+        while not self._replan.is_set():
+            waits = [asyncio.ensure_future(self._dirty.wait()), asyncio.ensure_future(self._replan.wait())]
+            try:
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
+            if self._replan.is_set():
+                return
+            due = deadline is not None and loop.time() >= deadline
+            if not self._dirty.is_set() and not due:
+                continue
+            self._dirty.clear()
+            if not self._synced:
+                continue
+            deadline = await self._publish()
+
+    async def _publish(self, *, waiting: bool = False) -> float | None:
+        """Build the status and write it if it changed; returns the loop time of the next time-based check."""
+        loop = asyncio.get_running_loop()
+        reports = self._ordered_reports(waiting)
+        started, self._pending_since = self._pending_since, None
+        try:
+            update = build_status(
+                previous=self._base,
+                generation=self._generation,
+                spec=self._spec,
+                spec_error=self._spec_error,
+                reports=reports,
+                now=self._ctx.now(),
+            )
+        except Exception:
+            self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="error").inc()
+            self._log.exception("cannot build the status")
+            return None
+        self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="success").inc()
+        self.aggregate = str(update.status.get("aggregateStatus") or "") or None
+        if update.status != self._base:
+            await self._write(update.status)
+            if started is not None:
+                self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
+            for transition in update.transitions:
+                await self._post(transition.type, transition.reason, transition.message)
+        if update.next_check is None:
+            return None
+        seconds = (update.next_check - self._ctx.now()).total_seconds()
+        return loop.time() + max(0.0, seconds)
+
+    def _ordered_reports(self, waiting: bool) -> list[ResourceReport]:
+        reports = []
+        for slot in self._slots:
+            report = self._reports.get(slot.report_key)
+            if report is None:
+                group, kind, namespace, name = slot.report_key
+                message = "Waiting for the first status" if waiting else "No status yet"
+                report = ResourceReport(
+                    group=group,
+                    kind=kind,
+                    namespace=namespace,
+                    name=name,
+                    status=Status.UNKNOWN,
+                    message=message,
+                )
+            reports.append(report)
+        return reports
+
+    async def _write(self, status: dict[str, Any]) -> None:
+        delays = _delays(self._ctx.settings.write_retry)
+        while True:
+            try:
+                stored = await self._ctx.sink.write_status(self.ref, status, self._base)
+            except WatchGone:
+                self._log.info("deleted while its status was written; stopping")
+                raise _Gone from None
+            except Exception as error:
+                self._ctx.metrics.status_writes.labels(result="error").inc()
+                delay = next(delays)
+                self._log.warning("status write failed (%s); retrying in %gs", error, delay)
+                await asyncio.sleep(delay)
+                continue
+            self._ctx.metrics.status_writes.labels(result="success").inc()
+            self._written = _snapshot(stored) if stored else status
+            self._base = status
+            self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
+            return
+
+    async def _post(self, event_type: str, reason: str, message: str) -> None:
+        try:
+            await self._ctx.sink.post_event(self.ref, event_type, reason, message)
+        except Exception as error:  # events are informative; never let them stop the status
+            self._log.info("cannot post event %s: %s", reason, error)
+            return
+        self._ctx.metrics.events_posted.labels(reason=reason).inc()
+
+
+def _status_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    status = body.get("status")
+    return _snapshot(status) if isinstance(status, Mapping) and status else None
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+async def _aclose(events: AsyncIterator[Event]) -> None:
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
