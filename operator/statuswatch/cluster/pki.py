@@ -16,6 +16,8 @@ from pathlib import Path
 
 from statuswatch.cluster.errors import ClusterError
 
+__all__ = ["ADMIN", "CONTROLLER_MANAGER", "FRONT_PROXY", "IDENTITIES", "SCHEDULER", "Identity", "ensure_pki"]
+
 _SERVER_NAMES = (
     "DNS:localhost",
     "DNS:kubernetes",

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from statuswatch.cluster.errors import ClusterError
 
+__all__ = ["Proc", "failure", "free_port", "pid_runs", "port_in_use", "run_kubectl", "start", "stop", "tail"]
+
 # Children started by this Python process, so that they can be reaped (a zombie still "exists").
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 # Exit status of reaped children, for error messages.

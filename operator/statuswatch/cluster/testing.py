@@ -26,6 +26,21 @@ from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import NODE_ANNOTATION, LocalCluster
 from statuswatch.cluster.process import run_kubectl
 
+__all__ = [
+    "COMPACT_ETCD",
+    "REAL_CONTAINERS",
+    "RESTART_APISERVER",
+    "E2ECluster",
+    "ExistingE2ECluster",
+    "KindE2ECluster",
+    "LocalE2ECluster",
+    "docker_works",
+    "existing_kubeconfig",
+    "find_kubectl",
+    "wait_for",
+    "write_token_kubeconfig",
+]
+
 RESTART_APISERVER = "restart_apiserver"
 COMPACT_ETCD = "compact_etcd"
 REAL_CONTAINERS = "real_containers"

@@ -18,6 +18,8 @@ from pathlib import Path
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.pins import ETCD_VERSION, GOMOD_DIR, K8S_VERSION, KWOK_VERSION, staging_version
 
+__all__ = ["KubernetesModule", "check_k8s_replaces", "committed_replaces", "kubernetes_module", "regenerate"]
+
 _STAGING_LINE = re.compile(r"^\s*(?:replace\s+)?(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", re.MULTILINE)
 _REPLACE_LINE = re.compile(
     r"^\s*(?:replace\s+)?(k8s\.io/[\w.-]+)\s+=>\s+(k8s\.io/[\w.-]+)\s+(\S+)", re.MULTILINE

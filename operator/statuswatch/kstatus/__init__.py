@@ -7,7 +7,7 @@ asyncio; objects are plain decoded JSON.
 
 from statuswatch.kstatus.aggregate import aggregate
 from statuswatch.kstatus.compute import KIND_RULES, compute
-from statuswatch.kstatus.core import SCHEDULE_WINDOW
+from statuswatch.kstatus.corekinds import SCHEDULE_WINDOW
 from statuswatch.kstatus.model import ComputeError, Condition, Result, Status
 from statuswatch.kstatus.projection import project
 from statuswatch.kstatus.strict import StrictRules

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from statuswatch.kstatus.model import Status
 
+__all__ = ["aggregate"]
+
 
 def aggregate(statuses: Iterable[Status | str], desired: Status = Status.CURRENT) -> Status:
     """One status for a set: Failed beats Unknown beats everything else; all desired gives desired.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from statuswatch.kstatus import core, workloads
+from statuswatch.kstatus import corekinds, workloads
 from statuswatch.kstatus.fields import conditions, find_int, find_str, group_and_kind, kind_of
 from statuswatch.kstatus.model import (
     RECONCILING,
@@ -31,6 +31,8 @@ from statuswatch.kstatus.model import (
 )
 from statuswatch.kstatus.strict import StrictRules
 
+__all__ = ["KIND_RULES", "Rule", "compute"]
+
 Rule = Callable[[Mapping[str, Any], datetime], Result]
 
 
@@ -40,11 +42,11 @@ def _timeless(rule: Callable[[Mapping[str, Any]], Result]) -> Rule:
 
 #: Kind rules by (group, kind); the core group is "".
 KIND_RULES: Mapping[tuple[str, str], Rule] = {
-    ("", "Service"): _timeless(core.service),
-    ("", "Pod"): core.pod,
-    ("", "Secret"): _timeless(core.always_ready),
-    ("", "ConfigMap"): _timeless(core.always_ready),
-    ("", "PersistentVolumeClaim"): _timeless(core.persistent_volume_claim),
+    ("", "Service"): _timeless(corekinds.service),
+    ("", "Pod"): corekinds.pod,
+    ("", "Secret"): _timeless(corekinds.always_ready),
+    ("", "ConfigMap"): _timeless(corekinds.always_ready),
+    ("", "PersistentVolumeClaim"): _timeless(corekinds.persistent_volume_claim),
     ("apps", "StatefulSet"): _timeless(workloads.stateful_set),
     ("apps", "DaemonSet"): _timeless(workloads.daemon_set),
     ("extensions", "DaemonSet"): _timeless(workloads.daemon_set),
@@ -52,10 +54,10 @@ KIND_RULES: Mapping[tuple[str, str], Rule] = {
     ("extensions", "Deployment"): _timeless(workloads.deployment),
     ("apps", "ReplicaSet"): _timeless(workloads.replica_set),
     ("extensions", "ReplicaSet"): _timeless(workloads.replica_set),
-    ("policy", "PodDisruptionBudget"): _timeless(core.pod_disruption_budget),
-    ("batch", "CronJob"): _timeless(core.always_ready),
-    ("batch", "Job"): _timeless(core.job),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): _timeless(core.custom_resource_definition),
+    ("policy", "PodDisruptionBudget"): _timeless(corekinds.pod_disruption_budget),
+    ("batch", "CronJob"): _timeless(corekinds.always_ready),
+    ("batch", "Job"): _timeless(corekinds.job),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): _timeless(corekinds.custom_resource_definition),
 }
 
 

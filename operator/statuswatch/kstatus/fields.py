@@ -15,6 +15,20 @@ from typing import Any
 
 from statuswatch.kstatus.model import ComputeError
 
+__all__ = [
+    "ObservedCondition",
+    "conditions",
+    "find_int",
+    "find_str",
+    "first_condition",
+    "get_bool",
+    "get_int",
+    "get_str",
+    "group_and_kind",
+    "is_int",
+    "kind_of",
+]
+
 _MISSING = object()
 
 

@@ -9,6 +9,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+__all__ = [
+    "RECONCILING",
+    "STALLED",
+    "ComputeError",
+    "Condition",
+    "Result",
+    "Status",
+    "current",
+    "failed",
+    "in_progress",
+]
+
 
 class Status(enum.StrEnum):
     """How far a resource is from its desired state, in kstatus's words."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from statuswatch.kstatus.fields import group_and_kind
 
+__all__ = ["project"]
+
 _METADATA_KEYS = (
     "name",
     "namespace",

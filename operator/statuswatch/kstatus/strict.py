@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from statuswatch.kstatus import core
+from statuswatch.kstatus import corekinds
 from statuswatch.kstatus.fields import get_str, group_and_kind
 from statuswatch.kstatus.model import Result, Status, failed, in_progress
+
+__all__ = ["IMAGE_PULL_FAILURES", "StrictRules"]
 
 #: Waiting reasons that mean the image will not arrive without someone fixing the spec or the registry.
 IMAGE_PULL_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
@@ -96,14 +98,14 @@ def _container_failures(obj: Mapping[str, Any], result: Result) -> Result:
     pulling = [
         f"{name} ({reason})"
         for field in ("initContainerStatuses", "containerStatuses")
-        for name, reason in core.waiting_containers(obj, field)
+        for name, reason in corekinds.waiting_containers(obj, field)
         if reason in IMAGE_PULL_FAILURES
     ]
     if pulling:
         return failed("ImagePullFailed", f"Containers cannot pull their image: {', '.join(pulling)}")
     looping = [
         name
-        for name, reason in core.waiting_containers(obj, "initContainerStatuses")
+        for name, reason in corekinds.waiting_containers(obj, "initContainerStatuses")
         if reason == "CrashLoopBackOff"
     ]
     if looping:
@@ -114,6 +116,6 @@ def _container_failures(obj: Mapping[str, Any], result: Result) -> Result:
 def _no_status_yet(obj: Mapping[str, Any], result: Result, now: datetime, grace: timedelta) -> Result:
     if result.status is not Status.CURRENT or obj.get("status"):
         return result
-    if now - core.creation_time(obj) >= grace:
+    if now - corekinds.creation_time(obj) >= grace:
         return result
     return in_progress("NoStatusYet", "Resource has no status yet")

@@ -12,6 +12,8 @@ from typing import Any
 from statuswatch.kstatus.fields import conditions, find_int, get_int, get_str, kind_of
 from statuswatch.kstatus.model import Result, current, failed, in_progress
 
+__all__ = ["daemon_set", "deployment", "replica_set", "stateful_set"]
+
 _NO_DEADLINE = 2**31 - 1  # the Deployment controller's own "no progress deadline" marker
 
 

@@ -17,6 +17,19 @@ from statuswatch.kstatus.fields import (
 )
 from statuswatch.kstatus.model import ComputeError, Result, current, failed, in_progress
 
+__all__ = [
+    "SCHEDULE_WINDOW",
+    "always_ready",
+    "creation_time",
+    "custom_resource_definition",
+    "job",
+    "persistent_volume_claim",
+    "pod",
+    "pod_disruption_budget",
+    "service",
+    "waiting_containers",
+]
+
 #: How long a Pod may stay unschedulable before kstatus calls it Failed.
 SCHEDULE_WINDOW = timedelta(seconds=15)
 
