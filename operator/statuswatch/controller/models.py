@@ -26,9 +26,14 @@ from statuswatch.durations import format_duration, parse_duration
 from statuswatch.kstatus import Status
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL",
     "DESIRED_STATUSES",
+    "GROUP_PATTERN",
+    "KIND_PATTERN",
+    "MAX_DURATION_LENGTH",
     "MAX_IDENTIFIERS",
     "MIN_POLL_INTERVAL",
+    "NAMESPACE_PATTERN",
     "ConditionRecord",
     "IdentifierSpec",
     "ResourceEntry",
