@@ -6,16 +6,21 @@
 
 Layers inside: ``identifiers`` and ``events`` (plain data), ``statusreaders`` (per-kind judgement, pure but
 for reads through a ``ClusterReader``), ``engine`` (the loop), the two cluster readers (``viewreader``: shared
-watch view, event-driven; ``directreader``: GET/LIST per cycle), and ``aggregator``/``collector`` for callers
-that want one answer. See docs/polling.md.
+watch view, event-driven, through the per-view ``router``; ``directreader``: GET/LIST per cycle),
+``staleness`` (when the view may answer), ``errors`` and ``reasons`` (what went wrong, in words), and
+``collector`` for callers that want one answer. Fakes for tests: ``statuswatch.polling.testing``. See
+docs/polling.md.
 """
 
-from .aggregator import aggregate_status
 from .clusterreader import GENERATED_KINDS, ClusterReader
-from .collector import Observation, PollUntil, StatusCollector, collect
-from .engine import ClusterReaderFactory, IdentifierError, Options, StatusPoller
+from .collector import Observation, PollUntil, StatusCollector, aggregate_status, collect
+from .engine import ClusterReaderFactory, Options, StatusPoller
+from .errors import IdentifierError, NotSyncedError, StreamFailingError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
+from .reasons import describe_error
+from .router import ViewRouter, router_for
+from .staleness import grace_for
 from .statusreaders import (
     DeploymentStatusReader,
     GenericStatusReader,
@@ -34,6 +39,7 @@ __all__ = [
     "Event",
     "GenericStatusReader",
     "IdentifierError",
+    "NotSyncedError",
     "ObjMetadata",
     "ObjectStatusReader",
     "Observation",
@@ -45,8 +51,13 @@ __all__ = [
     "StatusCollector",
     "StatusPoller",
     "StatusReader",
+    "StreamFailingError",
     "SyncEvent",
+    "ViewRouter",
     "aggregate_status",
     "collect",
     "default_status_readers",
+    "describe_error",
+    "grace_for",
+    "router_for",
 ]

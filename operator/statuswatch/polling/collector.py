@@ -1,5 +1,8 @@
 """Collect a stream of events into the latest status per identifier, and stop when a goal is reached.
 
+``aggregate_status`` lives here, beside its only user in this package: it applies kstatus's aggregation
+rules (in ``statuswatch.kstatus``) to ``ResourceStatus`` values, it is not a second set of rules.
+
 The engine never stops by itself; deciding "done" is the caller's business. ``StatusCollector`` keeps the
 latest observation (every identifier starts ``Unknown``, as in kstatus) and ``PollUntil`` names the four
 stopping rules of kstatus's status command. ``collect`` drives a stream with them and closes it when done.
@@ -11,13 +14,18 @@ import enum
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-from statuswatch.kstatus import Status
+from statuswatch.kstatus import Status, aggregate
 
-from .aggregator import aggregate_status
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
 
-__all__ = ["Observation", "PollUntil", "StatusCollector", "collect"]
+__all__ = ["Observation", "PollUntil", "StatusCollector", "aggregate_status", "collect"]
+
+
+def aggregate_status(statuses: Iterable[ResourceStatus], desired: Status = Status.CURRENT) -> Status:
+    """Empty -> ``desired``; any Failed -> Failed; any Unknown -> Unknown; all ``desired`` -> it; else
+    InProgress."""
+    return Status(aggregate([status.status for status in statuses], desired))
 
 
 class PollUntil(enum.StrEnum):

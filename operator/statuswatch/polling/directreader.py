@@ -2,6 +2,7 @@
 
 This is kstatus's uncached path, kept for comparison and for tiny clusters: nothing is held between cycles and
 nothing tells the engine about changes, so the engine simply re-reads everything each ``poll_interval``.
+A cluster-scoped kind is read without namespace, whatever namespace the identifier carries.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from statuswatch.watchlist.connection import ApiClient, ApiError
+from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.selector import to_query
+from statuswatch.watchlist.transport import Transport
 
 from .clusterreader import scope_of
 from .identifiers import ObjMetadata
@@ -25,7 +27,7 @@ _PAGE_SIZE = 500
 class DirectClusterReader:
     """Reads straight from the API server; the client and mapper belong to the caller."""
 
-    def __init__(self, client: ApiClient, mapper: RestMapper) -> None:
+    def __init__(self, client: Transport, mapper: RestMapper) -> None:
         self._client = client
         self._mapper = mapper
 
@@ -34,6 +36,7 @@ class DirectClusterReader:
 
     async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         resource = await self._mapper.resolve(group, kind)
+        namespace = namespace if resource.namespaced else ""
         try:
             return await self._client.get_json(f"{resource.path(namespace)}/{name}")
         except ApiError as error:
@@ -45,6 +48,7 @@ class DirectClusterReader:
         self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
     ) -> list[Mapping[str, Any]]:
         resource = await self._mapper.resolve(group, kind)
+        namespace = namespace if resource.namespaced else ""
         params: dict[str, str | int] = {"labelSelector": to_query(selector), "limit": _PAGE_SIZE}
         items: list[Mapping[str, Any]] = []
         while True:

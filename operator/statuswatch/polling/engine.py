@@ -4,45 +4,50 @@
 and natural back-pressure. Cancelling the consuming task or calling ``aclose()`` on the stream unwinds it
 and closes the cluster reader.
 
-Cycle rules (kstatus's engine, with one addition):
+Cycle rules (kstatus's engine, with these additions):
 - identifiers are validated first: a namespaced kind without a namespace ends the stream with an
-  ``ErrorEvent`` (kinds the cluster does not know yet are let through; they report ``Unknown`` until they
-  exist);
+  ``ErrorEvent``. Kinds the cluster does not know yet, or whose discovery request fails, are let through:
+  they report ``Unknown`` per identifier and their scope is asked again before each full cycle (a kind
+  found namespaced later, for an identifier without namespace, is ``Unknown`` with the reason);
+- a cluster-scoped kind given with a namespace (as kustomize writes ClusterRoles) is looked up without
+  it, and reported under the identifier the caller passed;
 - a full cycle reads every identifier in input order and emits a ``ResourceUpdateEvent`` only for statuses
   that differ from the last one sent (see ``ResourceStatus.__eq__``);
 - ``SyncEvent`` is emitted once, right after the first full cycle, i.e. when every identifier has its first
   status;
 - between cycles the cluster reader is asked to wait up to ``poll_interval``. An event-driven reader (the
-  shared view) returns early with the objects that changed and only the identifiers they can affect are
-  re-read; when the interval runs out, a full cycle follows (it bounds staleness and re-evaluates
-  time-based rules);
+  shared view) returns early with the identifiers a change can affect and only those are re-read; when
+  the interval runs out, a full cycle follows (it bounds staleness and re-evaluates time-based rules);
 - an exception from ``sync()`` or escaping a status reader ends the stream with an ``ErrorEvent``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from statuswatch.kstatus import Status
+
 from .clusterreader import ClusterReader, kinds_to_read
+from .errors import IdentifierError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
+from .reasons import describe_error
 from .statusreaders import StatusReader, default_status_readers, pick_reader
 
 if TYPE_CHECKING:
-    from statuswatch.watchlist.connection import ApiClient
     from statuswatch.watchlist.discovery import RestMapper
-    from statuswatch.watchlist.view import SharedView
+    from statuswatch.watchlist.transport import Transport
 
-__all__ = ["ClusterReaderFactory", "IdentifierError", "Options", "StatusPoller"]
+    from .router import View
+
+__all__ = ["ClusterReaderFactory", "Options", "StatusPoller"]
 
 ClusterReaderFactory = Callable[[Sequence[ObjMetadata], "Options"], ClusterReader]
-
-
-class IdentifierError(ValueError):
-    """An identifier that cannot be polled (a namespaced kind without a namespace)."""
+Scopes = dict[tuple[str, str], bool]  # (group, kind) -> namespaced, for the kinds discovery has answered
 
 
 @dataclass(frozen=True)
@@ -62,15 +67,16 @@ class StatusPoller:
 
     Either pass ``cluster_reader_factory`` (tests, custom transports) or let ``poll`` build the reader that
     ``Options.use_cache`` asks for from ``client`` and ``mapper`` (and ``view``, an already-open shared view
-    to reuse). ``status_readers`` are tried before the built-in ones.
+    to reuse: every poll on one view, from any poller, shares one subscription per stream key, see
+    ``polling.router``). ``status_readers`` are tried before the built-in ones.
     """
 
     def __init__(
         self,
-        client: ApiClient | None = None,
+        client: Transport | None = None,
         mapper: RestMapper | None = None,
         *,
-        view: SharedView | None = None,
+        view: View | None = None,
         status_readers: Iterable[StatusReader] = (),
         cluster_reader_factory: ClusterReaderFactory | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -89,7 +95,9 @@ class StatusPoller:
         if options.use_cache:
             from .viewreader import ViewClusterReader
 
-            return ViewClusterReader(identifiers, self._client, self._mapper, view=self._view)
+            return ViewClusterReader(
+                identifiers, self._client, self._mapper, view=self._view, poll_interval=options.poll_interval
+            )
         from .directreader import DirectClusterReader
 
         return DirectClusterReader(self._client, self._mapper)
@@ -102,9 +110,10 @@ class StatusPoller:
         ids = list(dict.fromkeys(identifiers))
         reader = self._cluster_reader(ids, options)
         try:
+            scopes: Scopes = {}
+            await _learn_scopes(reader, ids, scopes)
             for identifier in ids:
-                namespaced = await reader.namespaced(identifier.group, identifier.kind)
-                if namespaced and not identifier.namespace:
+                if scopes.get((identifier.group, identifier.kind)) and not identifier.namespace:
                     yield ErrorEvent(IdentifierError(f"namespace is not set for {identifier}"))
                     return
             sent: dict[ObjMetadata, ResourceStatus] = {}
@@ -112,6 +121,7 @@ class StatusPoller:
             full_cycle, synced = True, False
             while True:
                 if full_cycle:
+                    await _learn_scopes(reader, ids, scopes)
                     try:
                         await reader.sync()
                     except Exception as error:
@@ -119,7 +129,7 @@ class StatusPoller:
                         return
                 for identifier in to_read:
                     try:
-                        status = await self._read(reader, identifier)
+                        status = await self._read(reader, identifier, scopes)
                     except Exception as error:
                         yield ErrorEvent(error)
                         return
@@ -131,16 +141,44 @@ class StatusPoller:
                     yield SyncEvent()
                 changed = await reader.wait_for_change(options.poll_interval)
                 full_cycle = changed is None
-                to_read = ids if changed is None else _affected(ids, changed)
+                to_read = ids if changed is None else _affected(ids, changed, scopes)
         finally:
             await reader.close()
 
-    async def _read(self, reader: ClusterReader, identifier: ObjMetadata) -> ResourceStatus:
+    async def _read(self, reader: ClusterReader, identifier: ObjMetadata, scopes: Scopes) -> ResourceStatus:
+        namespaced = scopes.get((identifier.group, identifier.kind))
+        if namespaced and not identifier.namespace:
+            error = IdentifierError(f"namespace is not set for {identifier}")
+            return ResourceStatus(identifier, Status.UNKNOWN, describe_error(error), error=error)
+        lookup = _lookup(identifier, namespaced)
         status_reader = pick_reader(self._readers, identifier.group, identifier.kind)
-        return await status_reader.read_status(reader, identifier)
+        status = await status_reader.read_status(reader, lookup)
+        if lookup != identifier:
+            status = dataclasses.replace(status, identifier=identifier)
+        return status
 
 
-def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata]) -> list[ObjMetadata]:
+async def _learn_scopes(reader: ClusterReader, ids: Sequence[ObjMetadata], scopes: Scopes) -> None:
+    """Ask the reader for the scope of every kind not known yet; failures leave it unknown (asked again)."""
+    for group, kind in dict.fromkeys((i.group, i.kind) for i in ids):
+        if (group, kind) in scopes:
+            continue
+        try:
+            namespaced = await reader.namespaced(group, kind)
+        except Exception:  # discovery failing is reported per identifier by the reads, never fatal
+            continue
+        if namespaced is not None:
+            scopes[(group, kind)] = namespaced
+
+
+def _lookup(identifier: ObjMetadata, namespaced: bool | None) -> ObjMetadata:
+    """The identifier to read: a cluster-scoped kind's namespace is ignored."""
+    if namespaced is False and identifier.namespace:
+        return dataclasses.replace(identifier, namespace="")
+    return identifier
+
+
+def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata], scopes: Scopes) -> list[ObjMetadata]:
     """Identifiers whose status may depend on one of the changed objects: itself, or a kind it generates
     in the same namespace (a Pod change re-reads the Deployments, ReplicaSets and StatefulSets next to it)."""
     if not changed:
@@ -150,7 +188,8 @@ def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata]) -> list[Obj
         kinds_by_namespace.setdefault(obj.namespace, set()).add((obj.group, obj.kind))
     affected = []
     for identifier in ids:
-        if identifier in changed:
+        lookup = _lookup(identifier, scopes.get((identifier.group, identifier.kind)))
+        if identifier in changed or lookup in changed:
             affected.append(identifier)
             continue
         nearby = kinds_by_namespace.get(identifier.namespace)

@@ -1,31 +1,42 @@
-"""Why a status is ``Unknown``: one short sentence per failure class, for messages people read.
+"""The exceptions the polling engine raises or reports, in one place.
 
-The cluster readers raise whatever their transport raises (``ApiError``, ``NoMatchError``, timeouts); the
-status readers turn those into ``Unknown`` statuses whose message says what went wrong.
+``IdentifierError`` ends a poll (an identifier that can never be read). The two stream errors never escape
+``poll()``: the shared-view reader raises them from reads, and the status readers turn them into ``Unknown``
+statuses whose message (see :mod:`.reasons`) says why the view cannot be trusted for that object.
 """
 
 from __future__ import annotations
 
-from statuswatch.kstatus import ComputeError
-from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.discovery import NoMatchError
-from statuswatch.watchlist.selector import SelectorError
-
-__all__ = ["describe_error"]
+__all__ = ["IdentifierError", "NotSyncedError", "StreamFailingError"]
 
 
-def describe_error(error: BaseException) -> str:
-    """A one-line reason for an ``Unknown`` status."""
-    if isinstance(error, ComputeError):
-        return f"Cannot compute status: {error}"
-    if isinstance(error, SelectorError):
-        return f"Invalid selector: {error}"
-    if isinstance(error, NoMatchError):
-        return f"Kind not installed: {error}"
-    if isinstance(error, ApiError):
-        prefix = "Forbidden" if error.status == 403 else f"API error {error.status}"
-        return f"{prefix}: {error.message or error}"
-    if isinstance(error, TimeoutError):
-        return "Timed out reading the resource"
-    name = type(error).__name__
-    return f"{name}: {error}" if str(error) else name
+class IdentifierError(ValueError):
+    """An identifier that cannot be polled (a namespaced kind without a namespace)."""
+
+
+class NotSyncedError(Exception):
+    """A watch stream has not delivered its first full state, and the one bounded wait for it is over.
+
+    ``cause`` is the stream's latest failure, or ``None`` while it is still connecting or listing.
+    """
+
+    def __init__(self, stream: str, cause: BaseException | None = None) -> None:
+        super().__init__(
+            f"{stream}: {cause}" if cause is not None else f"{stream}: initial list not complete"
+        )
+        self.stream = stream
+        self.cause = cause
+
+
+class StreamFailingError(Exception):
+    """A watch stream that had synced is failing, so its store may be stale.
+
+    ``seconds`` is how long the current streak of failures has lasted (``None`` when the stream does not
+    say). Raised at once for authorization and not-found failures, after a grace for transient ones.
+    """
+
+    def __init__(self, stream: str, cause: BaseException, seconds: float | None) -> None:
+        super().__init__(f"{stream}: {cause}")
+        self.stream = stream
+        self.cause = cause
+        self.seconds = seconds

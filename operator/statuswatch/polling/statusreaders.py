@@ -16,9 +16,9 @@ from statuswatch.kstatus import Status, compute
 from statuswatch.watchlist.selector import to_query
 
 from .clusterreader import ClusterReader
-from .errors import describe_error
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
+from .reasons import describe_error
 
 __all__ = [
     "DeploymentStatusReader",
@@ -47,9 +47,12 @@ class StatusReader(Protocol):
 
 
 def unknown(
-    identifier: ObjMetadata, error: BaseException, resource: Mapping[str, Any] | None = None
+    identifier: ObjMetadata,
+    error: BaseException,
+    resource: Mapping[str, Any] | None = None,
+    generated: tuple[ResourceStatus, ...] = (),
 ) -> ResourceStatus:
-    return ResourceStatus(identifier, Status.UNKNOWN, describe_error(error), resource, error)
+    return ResourceStatus(identifier, Status.UNKNOWN, describe_error(error), resource, error, generated)
 
 
 class ObjectStatusReader:
@@ -147,7 +150,10 @@ class PodControllerStatusReader(ObjectStatusReader):
         pods = await _children(
             reader, obj, identifier, ("", "Pod"), lambda pod: self._pods.read_status_for_object(reader, pod)
         )
-        own = compute(obj, now=self.now())
+        try:
+            own = compute(obj, now=self.now())
+        except Exception as error:  # the children were read fine: keep them, as kstatus does
+            return unknown(identifier, error, obj, pods)
         status, message = Status(own.status), own.message
         failed = sum(1 for pod in pods if pod.status == Status.FAILED)
         if status == Status.IN_PROGRESS and failed:
@@ -174,7 +180,10 @@ class DeploymentStatusReader(ObjectStatusReader):
             ("apps", "ReplicaSet"),
             lambda rs: self._replicasets.read_status_for_object(reader, rs),
         )
-        own = compute(obj, now=self.now())
+        try:
+            own = compute(obj, now=self.now())
+        except Exception as error:  # the children were read fine: keep them, as kstatus does
+            return unknown(identifier, error, obj, replicasets)
         return ResourceStatus(
             identifier, Status(own.status), own.message, obj, generated_resources=replicasets
         )

@@ -1,135 +1,192 @@
 """Shared-view cluster reader: reads from the watchlist streams, and tells the engine what changed.
 
-Every (group, kind, namespace) the identifiers need, generated kinds included, is one subscription on a
-``SharedView`` (cluster-wide for cluster-scoped identifiers). Reads are served from the view's store: no API
-request per cycle. Each subscription's changes are drained by a small task that records which objects
-changed and wakes the engine, so an update is reported as soon as the change arrives; ``poll_interval`` is
-only the upper bound between full cycles.
+Every (group, kind, namespace) the identifiers need, generated kinds included, is one stream key on a
+``SharedView`` (cluster-wide for cluster-scoped kinds, whatever namespace the identifier carries). Keys are
+held through the view's :class:`~.router.ViewRouter`, so concurrent polls on one view share one
+subscription and one drain task per key, and a change wakes only the polls it can affect. Reads are served
+from the view's store: no API request per cycle.
 
-Streams retry on their own (kind not installed, forbidden); until a stream has synced, reads raise its error,
-which the status readers turn into ``Unknown``. A kind whose CRD shows up later is re-subscribed on the next
+What a read answers while a stream is not healthy follows :mod:`.staleness`: the first full cycle waits
+(once per key, bounded) for streams to sync; after that a read never waits, it answers ``Unknown`` with
+the reason. A kind whose CRD shows up later, or comes back after being deleted, is re-subscribed on the next
 full cycle once discovery knows it, so it is served without waiting for the stream's back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from statuswatch.watchlist.connection import ApiClient
+from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError, RestMapper
 from statuswatch.watchlist.selector import to_query
-from statuswatch.watchlist.view import SharedView, Subscription
+from statuswatch.watchlist.transport import Transport
 
-from .clusterreader import kinds_to_read, scope_of
+from .clusterreader import kinds_to_read
+from .errors import NotSyncedError
 from .identifiers import ObjMetadata
+from .router import SubKey, View, ViewRouter, ViewSubscription, router_for
+from .staleness import grace_for, stream_verdict
+
+if TYPE_CHECKING:
+    from statuswatch.watchlist.connection import ApiClient
 
 __all__ = ["ViewClusterReader"]
 
-SubKey = tuple[str, str, str | None]  # group, kind, namespace (None: cluster-wide)
-
 
 class ViewClusterReader:
-    """A ``ClusterReader`` over a ``SharedView``; opens its own view unless one is passed in."""
+    """A ``ClusterReader`` over a shared view; opens (and closes) its own view unless one is passed in.
+
+    ``poll_interval`` sets the staleness grace (see :mod:`.staleness`); ``sync_timeout`` bounds the one wait
+    for a new stream's first full state (it applies when this reader is the first on its view).
+    """
 
     def __init__(
         self,
         identifiers: Iterable[ObjMetadata],
-        client: ApiClient,
+        client: Transport | None,
         mapper: RestMapper,
         *,
-        view: SharedView | None = None,
+        view: View | None = None,
         sync_timeout: float = 30.0,
+        poll_interval: float = 2.0,
     ) -> None:
         self._mapper = mapper
-        self._own_view = view is None
-        self._view = view if view is not None else SharedView(client, mapper)
-        self._sync_timeout = sync_timeout
+        self._own_view: Any = None
+        if view is None:
+            from statuswatch.watchlist.view import SharedView
+
+            if client is None:
+                raise TypeError("ViewClusterReader needs a client or a view")
+            self._own_view = view = SharedView(cast("ApiClient", client), mapper)
+        self._router: ViewRouter = router_for(view, sync_timeout=sync_timeout)
+        self._grace = grace_for(poll_interval)
+        self._ids = list(dict.fromkeys(identifiers))
+        self._lookup: dict[ObjMetadata, ObjMetadata] = {ident: ident for ident in self._ids}
+        self._callers: dict[ObjMetadata, list[ObjMetadata]] = {}
         self._needed: list[SubKey] = []
-        for identifier in identifiers:
-            for group, kind in kinds_to_read(identifier.group, identifier.kind):
-                key = (group, kind, identifier.namespace or None)
-                if key not in self._needed:
-                    self._needed.append(key)
-        self._subs: dict[SubKey, Subscription] = {}
-        self._drains: dict[SubKey, asyncio.Task[None]] = {}
+        self._held: set[SubKey] = set()
+        self._on_demand: set[SubKey] = set()
         self._changed: set[ObjMetadata] = set()
         self._wake = asyncio.Event()
         self._due: float | None = None
+        self._closed = False
 
     @property
-    def subscriptions(self) -> Mapping[SubKey, Subscription]:
-        return self._subs
+    def router(self) -> ViewRouter:
+        return self._router
 
-    async def _open(self, key: SubKey) -> Subscription:
-        sub = self._subs.get(key)
-        if sub is None:
-            group, kind, namespace = key
-            sub = await self._view.subscribe(group, kind, namespace).open()
-            self._subs[key] = sub
-            self._drains[key] = asyncio.get_running_loop().create_task(
-                self._drain(sub), name=f"drain {sub!r}"
-            )
-        return sub
+    @property
+    def held(self) -> frozenset[SubKey]:
+        """The stream keys this poll holds."""
+        return frozenset(self._held)
 
-    async def _reopen(self, key: SubKey) -> None:
-        sub, task = self._subs.pop(key, None), self._drains.pop(key, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if sub is not None:
-            await sub.close()
-        await self._open(key)
+    # -- ChangeListener ----------------------------------------------------------------------------
 
-    async def _drain(self, sub: Subscription) -> None:
-        async for change in sub:
-            self._changed.add(ObjMetadata.from_object(change.object))
+    def notify(self, identifiers: set[ObjMetadata]) -> None:
+        for lookup in identifiers:
+            self._changed.update(self._callers.get(lookup, ()))
+        if self._changed:
             self._wake.set()
 
-    async def _ready(self, key: SubKey) -> Subscription:
-        """The subscription once synced; raises the stream's error (NoMatchError, ApiError 403...) before."""
-        sub = await self._open(key)
-        if not sub.synced:
-            async with asyncio.timeout(self._sync_timeout):
-                await sub.wait_synced()
-        return sub
+    # -- scope -------------------------------------------------------------------------------------
 
     async def namespaced(self, group: str, kind: str) -> bool | None:
-        return await scope_of(self._mapper, group, kind)
+        try:
+            return (await self._mapper.resolve(group, kind)).namespaced
+        except Exception:  # not installed, or discovery failing: unknown for now, asked again next cycle
+            return None
+
+    async def _key(self, group: str, kind: str, namespace: str) -> tuple[SubKey, str]:
+        """The stream key and the namespace to read in: a cluster-scoped kind ignores any namespace."""
+        if namespace and await self.namespaced(group, kind) is False:
+            namespace = ""
+        return (group, kind, namespace or None), namespace
+
+    # -- cycle -------------------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Hold every needed key, re-subscribe kinds that are served again, wait once for new streams."""
+        lookup: dict[ObjMetadata, ObjMetadata] = {}
+        needed: list[SubKey] = []
+        for ident in self._ids:
+            key, namespace = await self._key(ident.group, ident.kind, ident.namespace)
+            lookup[ident] = ObjMetadata(ident.group, ident.kind, namespace, ident.name)
+            for group, kind in kinds_to_read(ident.group, ident.kind):
+                sub_key = key if (group, kind) == (ident.group, ident.kind) else (group, kind, key[2])
+                if sub_key not in needed:
+                    needed.append(sub_key)
+        self._lookup = lookup
+        callers: dict[ObjMetadata, list[ObjMetadata]] = {}
+        for ident, target in lookup.items():
+            callers.setdefault(target, []).append(ident)
+        self._callers = callers
+        self._router.watch(self, callers)
+        self._needed = needed
+        for key in needed:
+            if key not in self._held:
+                await self._router.acquire(key)  # counts the use, or raises: never half done
+                self._held.add(key)
+            else:
+                await self._maybe_refresh(key)
+        for key in sorted(self._held - set(needed) - self._on_demand, key=str):
+            self._held.discard(key)
+            await self._router.release(key)
+        await self._router.wait_synced(needed)
+
+    async def _maybe_refresh(self, key: SubKey) -> None:
+        sub = self._router.subscription(key)
+        error = sub.error if sub is not None else None
+        gone = isinstance(error, NoMatchError) or (isinstance(error, ApiError) and error.status == 404)
+        if not gone:
+            return
+        try:
+            await self._mapper.resolve(key[0], key[1])
+        except Exception:
+            return  # still not served: the stream keeps retrying on its own
+        await self._router.refresh(key)
+
+    def lookup(self, identifier: ObjMetadata) -> ObjMetadata:
+        """The identifier as it is read (namespace dropped for cluster-scoped kinds, once known)."""
+        return self._lookup.get(identifier, identifier)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    async def _readable(self, key: SubKey) -> ViewSubscription:
+        if key not in self._held:
+            await self._router.acquire(key)
+            self._held.add(key)
+            self._on_demand.add(key)
+            await self._router.wait_synced([key])
+        sub = self._router.subscription(key)
+        name = self._router.describe(key)
+        if sub is None:
+            raise NotSyncedError(name)
+        verdict = stream_verdict(
+            name,
+            synced=sub.synced,
+            error=sub.error,
+            failing_since=_failing_since(sub),
+            now=asyncio.get_running_loop().time(),
+            grace=self._grace,
+        )
+        if verdict is not None:
+            raise verdict
+        return sub
 
     async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        sub = await self._ready((group, kind, namespace or None))
+        key, namespace = await self._key(group, kind, namespace)
+        sub = await self._readable(key)
         return sub.get(namespace or None, name)
 
     async def list(
         self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
     ) -> Sequence[Mapping[str, Any]]:
         to_query(selector)  # same validation as the direct reader
-        sub = await self._ready((group, kind, namespace or None))
+        key, namespace = await self._key(group, kind, namespace)
+        sub = await self._readable(key)
         return sub.list(namespace or None, selector)
-
-    async def sync(self) -> None:
-        """Open every needed subscription and wait (bounded, concurrently) until each synced or failed."""
-        for key in self._needed:
-            sub = self._subs.get(key)
-            if sub is not None and not sub.synced and isinstance(sub.error, NoMatchError):
-                with contextlib.suppress(NoMatchError):
-                    await self._mapper.resolve(key[0], key[1])
-                    await self._reopen(key)  # discovery knows it now: skip the stream's back-off
-            else:
-                await self._open(key)
-        pending = [sub for sub in self._subs.values() if not sub.synced and sub.error is None]
-        if pending:
-            waits = [asyncio.ensure_future(sub.wait_synced()) for sub in pending]
-            _, not_done = await asyncio.wait(waits, timeout=self._sync_timeout)
-            for task in not_done:
-                task.cancel()
-            for task in waits:
-                if task.done() and not task.cancelled():
-                    task.exception()  # errors are reported per identifier by the reads
 
     async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
         loop = asyncio.get_running_loop()
@@ -152,14 +209,28 @@ class ViewClusterReader:
         return changed
 
     async def close(self) -> None:
-        for task in self._drains.values():
-            task.cancel()
-        for task in self._drains.values():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._drains.clear()
-        subs, self._subs = list(self._subs.values()), {}
-        for sub in subs:
-            await sub.close()
-        if self._own_view:
-            await self._view.close()
+        """Release every key (even when cancelled meanwhile; the cancellation is re-raised at the end)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._router.unwatch(self)
+        held, self._held = sorted(self._held, key=str), set()
+        cancelled = False
+        for key in held:
+            try:
+                await self._router.release(key)
+            except asyncio.CancelledError:
+                cancelled = True
+        if self._own_view is not None:
+            try:
+                await self._own_view.close()
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+
+
+def _failing_since(sub: ViewSubscription) -> float | None:
+    """The loop time the stream's current failure streak began (``None`` when healthy or not told)."""
+    value = getattr(sub, "failing_since", None)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

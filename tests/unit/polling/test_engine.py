@@ -22,10 +22,9 @@ from statuswatch.polling import (
     SyncEvent,
 )
 from statuswatch.polling.clusterreader import ClusterReader
+from statuswatch.polling.testing import FakeClusterReader, configmap, deployment, ident, pod, replicaset
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
-
-from .fakes import FakeClusterReader, configmap, deployment, ident, pod, replicaset
 
 FAST = Options(poll_interval=0.01)
 

@@ -11,8 +11,7 @@ from statuswatch.polling import (
     ObjMetadata,
     PodControllerStatusReader,
 )
-
-from .fakes import FakeClusterReader, deployment, ident, pod, replicaset, statefulset
+from statuswatch.polling.testing import FakeClusterReader, deployment, ident, pod, replicaset, statefulset
 
 
 async def test_deployment_lists_its_replicasets_and_their_pods_sorted() -> None:

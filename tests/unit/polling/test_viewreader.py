@@ -1,103 +1,57 @@
-"""The shared-view cluster reader against an in-memory stand-in for ``SharedView`` (same method names)."""
+"""The shared-view cluster reader on the in-memory ``FakeView``: keys, wake-ups, staleness, sync waits."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import AsyncGenerator
 
 import pytest
 
 from statuswatch.kstatus import Status
-from statuswatch.polling import ObjMetadata, Options, ResourceUpdateEvent, StatusPoller, SyncEvent
+from statuswatch.polling import (
+    Event,
+    NotSyncedError,
+    ObjMetadata,
+    Options,
+    ResourceUpdateEvent,
+    StatusPoller,
+    StreamFailingError,
+    SyncEvent,
+)
+from statuswatch.polling.testing import FakeView, configmap, deployment, ident
 from statuswatch.polling.viewreader import ViewClusterReader
-from statuswatch.watchlist.discovery import NoMatchError, ResourceType
-from statuswatch.watchlist.selector import compile_selector
-from statuswatch.watchlist.store import Change
+from statuswatch.watchlist import ApiError, NoMatchError, ResourceType, RestMapper
+from statuswatch.watchlist.testing import FakeTransport
 
-from .fakes import configmap, deployment, ident, pod
-
-
-class FakeSub:
-    def __init__(self, view: FakeView, key: tuple[str, str, str | None]) -> None:
-        self.view, self.key = view, key
-        self.queue: asyncio.Queue[Change | None] = asyncio.Queue()
-        self.synced = key[:2] not in view.missing
-        self.error: Exception | None = None if self.synced else NoMatchError(key[0], key[1])
-        self.closed = False
-
-    async def open(self) -> FakeSub:
-        self.view.opened.append(self.key)
-        return self
-
-    async def close(self) -> None:
-        self.closed = True
-
-    async def wait_synced(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _objects(self) -> list[dict[str, Any]]:
-        group, kind, namespace = self.key
-        return [
-            obj
-            for (g, k, ns, _), obj in self.view.objects.items()
-            if (g, k) == (group, kind) and (namespace is None or ns == namespace)
-        ]
-
-    def get(self, namespace: str | None, name: str) -> dict[str, Any] | None:
-        group, kind, _ = self.key
-        return self.view.objects.get((group, kind, namespace or "", name))
-
-    def list(self, namespace: str | None = None, selector: Any = None) -> list[dict[str, Any]]:
-        match = compile_selector(selector)
-        return [o for o in self._objects() if match((o.get("metadata") or {}).get("labels") or {})]
-
-    def __aiter__(self) -> FakeSub:
-        return self
-
-    async def __anext__(self) -> Change:
-        change = await self.queue.get()
-        if change is None:
-            raise StopAsyncIteration
-        return change
+WIDGET = ("example.com", "Widget")
+CLUSTERROLE = ("rbac.authorization.k8s.io", "ClusterRole")
 
 
-class FakeView:
-    def __init__(self, objects: list[dict[str, Any]], missing: set[tuple[str, str]] | None = None) -> None:
-        self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        self.subs: list[FakeSub] = []
-        self.opened: list[tuple[str, str, str | None]] = []
+class Mapper(RestMapper):
+    """A RestMapper whose answers the test sets: (group, kind) -> namespaced, or missing."""
+
+    def __init__(self, missing: set[tuple[str, str]] | None = None) -> None:
+        super().__init__(FakeTransport())
         self.missing = set(missing or ())
-        for obj in objects:
-            self.put(obj, notify=False)
-
-    def subscribe(self, group: str, kind: str, namespace: str | None = None) -> FakeSub:
-        sub = FakeSub(self, (group, kind, namespace))
-        self.subs.append(sub)
-        return sub
-
-    def put(self, obj: dict[str, Any], *, notify: bool = True) -> None:
-        i = ObjMetadata.from_object(obj)
-        self.objects[(i.group, i.kind, i.namespace, i.name)] = obj
-        if notify:
-            for sub in self.subs:
-                if sub.key[:2] == (i.group, i.kind) and not sub.closed:
-                    sub.queue.put_nowait(Change("MODIFIED", obj))
-
-
-class FakeMapper:
-    def __init__(self, missing: set[tuple[str, str]]) -> None:
-        self.missing = missing
+        self.failing: Exception | None = None
 
     async def resolve(self, group: str, kind: str, version: str | None = None) -> ResourceType:
+        if self.failing is not None:
+            raise self.failing
         if (group, kind) in self.missing:
             raise NoMatchError(group, kind)
-        return ResourceType(group, "v1", kind, kind.lower() + "s", kind != "Namespace")
+        namespaced = (group, kind) not in {("", "Namespace"), CLUSTERROLE}
+        return ResourceType(group, "v1", kind, kind.lower() + "s", namespaced)
 
 
-def make(view: FakeView, ids: list[ObjMetadata], mapper: FakeMapper | None = None) -> ViewClusterReader:
-    mapper = mapper or FakeMapper(set())
-    return ViewClusterReader(ids, None, mapper, view=view)  # type: ignore[arg-type]
+def make(
+    view: FakeView, ids: list[ObjMetadata], mapper: Mapper | None = None, **kwargs: float
+) -> ViewClusterReader:
+    return ViewClusterReader(ids, None, mapper or Mapper(), view=view, **kwargs)
+
+
+def widget(name: str = "w") -> dict[str, object]:
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "namespace": "ns"}}
 
 
 async def test_subscribes_to_identifiers_and_generated_kinds_per_namespace() -> None:
@@ -113,7 +67,32 @@ async def test_subscribes_to_identifiers_and_generated_kinds_per_namespace() -> 
     ]
     assert await reader.get("apps", "Deployment", "ns", "web") is web
     await reader.close()
-    assert all(sub.closed for sub in view.subs)
+    assert sorted(view.closed) == sorted(view.opened)
+    assert reader.router.keys == {}
+
+
+async def test_cluster_scoped_kind_with_a_namespace_is_read_cluster_wide() -> None:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}
+    view = FakeView([role])
+    given = ObjMetadata(*CLUSTERROLE, "shop", "r")  # as kustomize writes it
+    reader = make(view, [given])
+    await reader.sync()
+    assert view.opened == [(*CLUSTERROLE, None)]
+    assert reader.lookup(given) == ObjMetadata(*CLUSTERROLE, "", "r")
+    assert await reader.get(*CLUSTERROLE, "shop", "r") is role
+    await reader.close()
+
+
+async def test_cluster_scoped_kind_with_a_namespace_is_current_through_the_engine() -> None:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}
+    view = FakeView([role])
+    given = ObjMetadata(*CLUSTERROLE, "shop", "r")
+    poller = StatusPoller(cluster_reader_factory=lambda ids, options: make(view, list(ids)))
+    stream = poller.poll([given], Options(poll_interval=3600))
+    first = await anext(stream)
+    assert isinstance(first, ResourceUpdateEvent)
+    assert (first.resource.identifier, first.resource.status) == (given, Status.CURRENT)
+    await stream.aclose()
 
 
 async def test_a_change_wakes_the_engine_before_the_interval() -> None:
@@ -127,7 +106,6 @@ async def test_a_change_wakes_the_engine_before_the_interval() -> None:
         assert first.resource.status == Status.IN_PROGRESS
         assert isinstance(await anext(stream), SyncEvent)
         view.put(deployment("web", ready=1))
-        view.put(pod("web-1", "web"))
         update = await anext(stream)  # an hour-long interval: only the change can explain this
     assert isinstance(update, ResourceUpdateEvent)
     assert update.resource.status == Status.CURRENT
@@ -135,19 +113,23 @@ async def test_a_change_wakes_the_engine_before_the_interval() -> None:
 
 
 async def test_missing_kind_is_unknown_then_served_once_discovery_knows_it() -> None:
-    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "ns"}}
-    missing = {("example.com", "Widget")}
-    view = FakeView([widget], missing=set(missing))
-    mapper = FakeMapper(missing)
-    reader = make(view, [ident(widget)], mapper)
+    view = FakeView([widget()])
+    view.synced[WIDGET] = False
+    view.errors[WIDGET] = NoMatchError(*WIDGET)
+    mapper = Mapper({WIDGET})
+    reader = make(view, [ident(widget())], mapper)
     await reader.sync()
     with pytest.raises(NoMatchError):
-        await reader.get("example.com", "Widget", "ns", "w")
-    mapper.missing.clear()
-    view.missing.clear()
+        await reader.get(*WIDGET, "ns", "w")
+    mapper.missing.clear()  # discovery knows it; the stream is still in its back-off
     await reader.sync()  # re-subscribes instead of waiting for the old stream's back-off
-    assert view.opened.count(("example.com", "Widget", "ns")) == 2
-    assert await reader.get("example.com", "Widget", "ns", "w") is widget
+    assert view.opened.count((*WIDGET, "ns")) == 2
+    assert view.closed == [(*WIDGET, "ns")]
+    await reader.sync()  # at most one re-subscription per key in a while, however many polls ask
+    assert view.opened.count((*WIDGET, "ns")) == 2
+    del view.errors[WIDGET]
+    view.synced[WIDGET] = True
+    assert await reader.get(*WIDGET, "ns", "w") == widget()
     await reader.close()
 
 
@@ -156,6 +138,7 @@ async def test_steady_changes_do_not_starve_the_full_cycle() -> None:
     reader = make(view, [ident(configmap("cfg"))])
     await reader.sync()
     view.put(configmap("cfg"))
+    await asyncio.sleep(0)
     assert await reader.wait_for_change(0.05) == {ident(configmap("cfg"))}
     await asyncio.sleep(0.06)
     view.put(configmap("cfg"))
@@ -165,8 +148,156 @@ async def test_steady_changes_do_not_starve_the_full_cycle() -> None:
 
 
 async def test_invalid_selector_is_rejected_like_the_direct_reader() -> None:
-    view = FakeView([])
-    reader = make(view, [])
+    reader = make(FakeView([]), [])
     with pytest.raises(ValueError, match="operator"):
         await reader.list("", "Pod", "ns", {"matchExpressions": [{"key": "a", "operator": "Near"}]})
     await reader.close()
+
+
+# -- staleness (issue 9, defect 2) -----------------------------------------------------------------
+
+
+@pytest.mark.looptime
+async def test_synced_stream_failing_with_forbidden_is_unknown_at_once_and_recovers() -> None:
+    view = FakeView([configmap("cfg")])
+    reader = make(view, [ident(configmap("cfg"))], poll_interval=2)
+    await reader.sync()
+    assert await reader.get("", "ConfigMap", "ns", "cfg") is not None
+    loop = asyncio.get_running_loop()
+    view.errors[("", "ConfigMap")] = ApiError(403, "Forbidden", 'configmaps is forbidden: User "sa"')
+    view.failing_since[("", "ConfigMap")] = loop.time()
+    await asyncio.sleep(3)
+    with pytest.raises(StreamFailingError) as caught:
+        await reader.get("", "ConfigMap", "ns", "cfg")
+    assert caught.value.seconds == 3
+    del view.errors[("", "ConfigMap")], view.failing_since[("", "ConfigMap")]
+    assert await reader.get("", "ConfigMap", "ns", "cfg") is not None
+    await reader.close()
+
+
+@pytest.mark.looptime
+async def test_synced_stream_failing_transiently_is_served_for_the_grace_then_unknown() -> None:
+    view = FakeView([configmap("cfg")])
+    reader = make(view, [ident(configmap("cfg"))], poll_interval=2)  # grace: max(4 s, 10 s)
+    await reader.sync()
+    view.errors[("", "ConfigMap")] = ApiError(503, "ServiceUnavailable", "apiserver restarting")
+    view.failing_since[("", "ConfigMap")] = asyncio.get_running_loop().time()
+    await asyncio.sleep(9)
+    assert await reader.get("", "ConfigMap", "ns", "cfg") is not None  # a restart blip does not flap
+    await asyncio.sleep(1)
+    with pytest.raises(StreamFailingError):
+        await reader.get("", "ConfigMap", "ns", "cfg")
+    await reader.close()
+
+
+@pytest.mark.looptime
+async def test_engine_reports_a_revoked_stream_as_unknown_with_the_cause_then_recovers() -> None:
+    view = FakeView([configmap("cfg")])
+    poller = StatusPoller(
+        cluster_reader_factory=lambda ids, options: make(view, list(ids), poll_interval=options.poll_interval)
+    )
+    stream = poller.poll([ident(configmap("cfg"))], Options(poll_interval=5))
+    first = await anext(stream)
+    assert isinstance(first, ResourceUpdateEvent)
+    assert first.resource.status == Status.CURRENT
+    assert isinstance(await anext(stream), SyncEvent)
+    loop = asyncio.get_running_loop()
+    view.errors[("", "ConfigMap")] = ApiError(403, "Forbidden", "configmaps is forbidden")
+    view.failing_since[("", "ConfigMap")] = loop.time()
+    started = loop.time()
+    stale = await anext(stream)
+    assert isinstance(stale, ResourceUpdateEvent)
+    assert loop.time() - started <= 5  # within one poll interval
+    assert stale.resource.status == Status.UNKNOWN
+    assert stale.resource.message == "watch failing for 5s: Forbidden: configmaps is forbidden"
+    del view.errors[("", "ConfigMap")], view.failing_since[("", "ConfigMap")]
+    recovered = await anext(stream)
+    assert isinstance(recovered, ResourceUpdateEvent)
+    assert recovered.resource.status == Status.CURRENT
+    await stream.aclose()
+
+
+# -- sync waits (issue 9, defects 6 and 10) ------------------------------------------------------------
+
+
+@pytest.mark.looptime
+async def test_an_unsynced_stream_is_waited_for_once_then_answers_at_once() -> None:
+    view = FakeView([configmap("cfg"), widget()])
+    view.synced[WIDGET] = False  # an aggregated API that never answers
+    reader = make(view, [ident(configmap("cfg")), ident(widget())], sync_timeout=10)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await reader.sync()
+    assert loop.time() - started == 10  # one bounded wait
+    with pytest.raises(NotSyncedError, match=r"widget\.example\.com in ns: initial list not complete"):
+        await reader.get(*WIDGET, "ns", "w")
+    assert await reader.get("", "ConfigMap", "ns", "cfg") is not None
+    again = loop.time()
+    await reader.sync()
+    with pytest.raises(NotSyncedError):
+        await reader.get(*WIDGET, "ns", "w")
+    assert loop.time() == again  # no second wait, and no wait per read
+    await reader.close()
+
+
+@pytest.mark.looptime
+async def test_a_down_aggregated_api_does_not_slow_the_other_identifiers() -> None:
+    view = FakeView([deployment("web", ready=0), widget()])
+    view.synced[WIDGET] = False
+    view.errors[WIDGET] = ApiError(503, "ServiceUnavailable", "the server is currently unable")
+    poller = StatusPoller(cluster_reader_factory=lambda ids, options: make(view, list(ids)))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    stream = poller.poll([ident(widget()), ident(deployment("web"))], Options(poll_interval=2))
+    events = [await anext(stream) for _ in range(3)]
+    assert loop.time() == started  # a failing stream is not waited for at all
+    first = events[0]
+    assert isinstance(first, ResourceUpdateEvent)
+    assert first.resource.status == Status.UNKNOWN
+    assert first.resource.message == (
+        "not synced yet: widget.example.com in ns: API error 503: the server is currently unable"
+    )
+    view.put(deployment("web", ready=1))
+    update = await anext(stream)
+    assert isinstance(update, ResourceUpdateEvent)
+    assert update.resource.status == Status.CURRENT
+    assert loop.time() == started  # event-driven: no wait on the Widget's stream
+    await stream.aclose()
+
+
+async def _consume(stream: AsyncGenerator[Event, None], seen: list[Event]) -> None:
+    async for event in stream:
+        seen.append(event)
+
+
+@pytest.mark.looptime
+async def test_cancelling_a_poll_during_the_sync_wait_leaks_nothing() -> None:
+    view = FakeView([configmap("cfg")])
+    view.synced[("", "ConfigMap")] = False
+    reader = make(view, [ident(configmap("cfg"))], sync_timeout=30)
+    poller = StatusPoller(cluster_reader_factory=lambda ids, options: reader)
+    before = asyncio.all_tasks()
+    seen: list[Event] = []
+    task = asyncio.create_task(_consume(poller.poll([ident(configmap("cfg"))]), seen))
+    await asyncio.sleep(5)  # inside the bounded sync wait
+    assert reader.router.keys == {("", "ConfigMap", "ns"): 1}
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == []
+    assert reader.router.keys == {}
+    assert view.open_subscriptions == []
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() == before  # no drain, no sync waiter left behind
+
+
+async def test_a_discovery_failure_never_escapes_the_poll() -> None:
+    view = FakeView([configmap("cfg")])
+    mapper = Mapper()
+    mapper.failing = ApiError(503, "ServiceUnavailable", "discovery down")
+    poller = StatusPoller(cluster_reader_factory=lambda ids, options: make(view, list(ids), mapper))
+    stream = poller.poll([ident(configmap("cfg"))], Options(poll_interval=3600))
+    first = await anext(stream)  # used to raise ApiError out of poll()
+    assert isinstance(first, ResourceUpdateEvent)
+    assert first.resource.status == Status.CURRENT  # the stream's store still answers
+    await stream.aclose()

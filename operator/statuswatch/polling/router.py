@@ -1,0 +1,360 @@
+"""The change router: one subscription and one drain task per stream key, shared by every poll on a view.
+
+The operator runs one ``poll()`` per StatusWatch on one shared view. Without this module each poll would
+hold its own subscription per (group, kind, namespace), with its own task draining it, and every change
+would wake every poll on that stream: work per change would grow with the number of StatusWatches. Here a
+:class:`ViewRouter` (one per view, see :func:`router_for`) holds each stream key once, ref-counted by the
+polls that need it, and hands each change only to the polls it can affect:
+
+* a poll watching exactly that object;
+* for generated kinds, the polls watching its owner, found through the object's ownerReferences: a Pod
+  goes to its ReplicaSet or StatefulSet and, through the ReplicaSet's own ownerReference (looked up in the
+  view's store), to its Deployment;
+* an object whose owner cannot be resolved (no ownerReference, owner not in the store yet) wakes the polls
+  that watch a kind generating it in that namespace, so nothing is missed while streams catch up.
+
+Polls register as :class:`ChangeListener`; the router calls ``notify`` synchronously from the drain task
+with the listener's own identifiers that need a re-read. A poll therefore owns no task of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Protocol
+
+from statuswatch.watchlist.store import Change
+
+from .clusterreader import GENERATED_KINDS, kinds_to_read
+from .identifiers import ObjMetadata, group_of
+
+__all__ = ["ChangeListener", "SubKey", "View", "ViewRouter", "ViewSubscription", "router_for"]
+
+SubKey = tuple[str, str, str | None]  # group, kind, namespace (None: cluster-wide)
+
+# child (group, kind) -> the (group, kind)s that generate it: Pod <- ReplicaSet, StatefulSet
+_GENERATORS: dict[tuple[str, str], set[tuple[str, str]]] = {}
+for _parent, _children in GENERATED_KINDS.items():
+    for _child in _children:
+        _GENERATORS.setdefault(_child, set()).add(_parent)
+
+_REFRESH_EVERY = 5.0  # seconds between re-subscriptions of one key (the RestMapper's own refresh pace)
+_MAX_OWNER_DEPTH = 4  # Pod -> ReplicaSet -> Deployment is two; anything deeper is a loop in bad data
+
+
+class ViewSubscription(Protocol):
+    """What the router and the view reader use of a ``statuswatch.watchlist.Subscription``."""
+
+    @property
+    def synced(self) -> bool: ...
+
+    @property
+    def error(self) -> Exception | None: ...
+
+    async def open(self) -> ViewSubscription: ...
+
+    async def close(self) -> None: ...
+
+    async def wait_synced(self) -> None: ...
+
+    def get(self, namespace: str | None, name: str) -> dict[str, Any] | None: ...
+
+    def list(
+        self, namespace: str | None = None, selector: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def __aiter__(self) -> AsyncIterator[Change]: ...
+
+
+class View(Protocol):
+    """What the router uses of a ``statuswatch.watchlist.SharedView``."""
+
+    def subscribe(self, group: str, kind: str, namespace: str | None = None) -> ViewSubscription: ...
+
+
+class ChangeListener(Protocol):
+    """A poll, as the router sees it."""
+
+    def notify(self, identifiers: set[ObjMetadata]) -> None:
+        """Some of this listener's identifiers may have a new status (called synchronously)."""
+        ...
+
+
+class _Entry:
+    """One stream key: its subscription, its drain task, who uses it, and its one bounded sync wait."""
+
+    def __init__(self, key: SubKey, sub: ViewSubscription, deadline: float) -> None:
+        self.key = key
+        self.sub: ViewSubscription | None = sub
+        self.users = 0
+        self.drain: asyncio.Task[None] | None = None
+        self.waiter: asyncio.Task[None] | None = None
+        self.deadline = deadline
+        self.refreshed_at = float("-inf")
+
+    def describe(self) -> str:
+        group, kind, namespace = self.key
+        scope = f" in {namespace}" if namespace else ""
+        return f"{kind.lower()}{'.' + group if group else ''}{scope}"
+
+
+class ViewRouter:
+    """Shares subscriptions among the polls of one view and routes each change to the polls it affects.
+
+    ``sync_timeout`` bounds the one wait for a stream's first full state, counted from when the key was
+    first acquired; polls arriving later wait only for what is left of it.
+    """
+
+    def __init__(self, view: View, *, sync_timeout: float = 30.0) -> None:
+        self._view = weakref.ref(view)  # the registry maps view -> router; a strong one would pin the view
+        self.sync_timeout = sync_timeout
+        self._entries: dict[SubKey, _Entry] = {}
+        self._exact: dict[ObjMetadata, set[ChangeListener]] = {}
+        # (child group, child kind, namespace) -> listener -> its identifiers that generate that kind there
+        self._generating: dict[tuple[str, str, str], dict[ChangeListener, set[ObjMetadata]]] = {}
+        self._interests: dict[ChangeListener, frozenset[ObjMetadata]] = {}
+
+    # -- subscriptions -----------------------------------------------------------------------------
+
+    @property
+    def keys(self) -> Mapping[SubKey, int]:
+        """Every held stream key with its number of users (for diagnostics and tests)."""
+        return {key: entry.users for key, entry in self._entries.items()}
+
+    def subscription(self, key: SubKey) -> ViewSubscription | None:
+        entry = self._entries.get(key)
+        return entry.sub if entry is not None else None
+
+    def describe(self, key: SubKey) -> str:
+        entry = self._entries.get(key)
+        return entry.describe() if entry is not None else str(key)
+
+    def _subscribe(self, key: SubKey) -> ViewSubscription:
+        view = self._view()
+        if view is None:
+            raise RuntimeError("the shared view is gone")
+        group, kind, namespace = key
+        return view.subscribe(group, kind, namespace)
+
+    async def acquire(self, key: SubKey) -> None:
+        """Hold ``key`` (opening its subscription and drain task for the first user)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            loop = asyncio.get_running_loop()
+            sub = self._subscribe(key)
+            entry = _Entry(key, sub, loop.time() + self.sync_timeout)
+            self._entries[key] = entry
+            try:
+                await sub.open()
+            except BaseException:
+                del self._entries[key]
+                raise
+            entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+        entry.users += 1
+
+    async def release(self, key: SubKey) -> None:
+        """Drop one use of ``key``; the last user closes its subscription and stops its tasks.
+
+        The bookkeeping happens before the first await, so a cancelled caller never leaves a count behind;
+        closing is finished even when the caller is cancelled meanwhile, and the cancellation re-raised.
+        """
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.users -= 1
+        if entry.users > 0:
+            return
+        del self._entries[key]
+        await _finish(entry)
+
+    async def refresh(self, key: SubKey) -> None:
+        """Replace the subscription of ``key`` with a fresh one (the kind is served again after a NoMatch),
+        so the stream starts over instead of waiting out its back-off. Users and listeners are kept."""
+        entry = self._entries.get(key)
+        loop = asyncio.get_running_loop()
+        if entry is None or entry.sub is None or loop.time() - entry.refreshed_at < _REFRESH_EVERY:
+            return
+        entry.refreshed_at = loop.time()
+        old = _Entry(key, entry.sub, entry.deadline)
+        old.drain, old.waiter = entry.drain, entry.waiter
+        entry.sub, entry.drain, entry.waiter = None, None, None
+        await _finish(old)
+        if self._entries.get(key) is not entry:
+            return  # released meanwhile
+        sub = self._subscribe(key)
+        await sub.open()
+        entry.sub, entry.deadline = sub, loop.time() + self.sync_timeout
+        entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+
+    async def wait_synced(self, keys: Iterable[SubKey]) -> None:
+        """Wait until each key's stream synced or failed, at most until its sync deadline.
+
+        One waiter task per key, shared by every poll; a poll that is cancelled here leaves the waiter to
+        end on its own at the deadline (or with its entry).
+        """
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Task[None]] = []
+        deadline = loop.time()
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is None or entry.sub is None or entry.sub.synced or entry.sub.error is not None:
+                continue
+            if loop.time() >= entry.deadline:
+                continue
+            if entry.waiter is None:
+                entry.waiter = loop.create_task(
+                    _wait_synced(entry.sub, entry.deadline), name=f"statuswatch sync {key}"
+                )
+            waits.append(entry.waiter)
+            deadline = max(deadline, entry.deadline)
+        if waits:
+            await asyncio.wait(waits, timeout=max(0.0, deadline - loop.time()))
+
+    async def close(self) -> None:
+        """Release everything (the view's owner closes the view)."""
+        entries, self._entries = list(self._entries.values()), {}
+        for entry in entries:
+            await _finish(entry)
+
+    # -- routing -----------------------------------------------------------------------------------
+
+    def watch(self, listener: ChangeListener, identifiers: Iterable[ObjMetadata]) -> None:
+        """Route changes of ``identifiers`` (and of what they generate) to ``listener``; replaces any
+        previous registration of the same listener."""
+        wanted = frozenset(identifiers)
+        if self._interests.get(listener) == wanted:
+            return
+        self.unwatch(listener)
+        self._interests[listener] = wanted
+        for identifier in wanted:
+            self._exact.setdefault(identifier, set()).add(listener)
+            for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
+                place = (group, kind, identifier.namespace)
+                self._generating.setdefault(place, {}).setdefault(listener, set()).add(identifier)
+
+    def unwatch(self, listener: ChangeListener) -> None:
+        wanted = self._interests.pop(listener, frozenset())
+        for identifier in wanted:
+            listeners = self._exact.get(identifier)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._exact[identifier]
+            for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
+                place = (group, kind, identifier.namespace)
+                by_listener = self._generating.get(place)
+                if by_listener is not None:
+                    by_listener.pop(listener, None)
+                    if not by_listener:
+                        del self._generating[place]
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._interests)
+
+    def route(self, obj: Mapping[str, Any]) -> dict[ChangeListener, set[ObjMetadata]]:
+        """Which listeners a change of ``obj`` can affect, each with its identifiers to re-read."""
+        hits: dict[ChangeListener, set[ObjMetadata]] = {}
+        self._route(ObjMetadata.from_object(obj), obj, hits, 0)
+        return hits
+
+    def _route(
+        self,
+        ident: ObjMetadata,
+        obj: Mapping[str, Any] | None,
+        hits: dict[ChangeListener, set[ObjMetadata]],
+        depth: int,
+    ) -> None:
+        for listener in self._exact.get(ident, ()):
+            hits.setdefault(listener, set()).add(ident)
+        generators = _GENERATORS.get((ident.group, ident.kind))
+        if not generators or depth >= _MAX_OWNER_DEPTH:
+            return
+        owners = _owners(obj, ident.namespace, generators) if obj is not None else None
+        if not owners:
+            # No usable ownerReference (or the object is not in the store): everyone who could own it.
+            for listener, ids in self._generating.get((ident.group, ident.kind, ident.namespace), {}).items():
+                hits.setdefault(listener, set()).update(ids)
+            return
+        for owner in owners:
+            owner_obj = self._stored(owner) if (owner.group, owner.kind) in _GENERATORS else None
+            self._route(owner, owner_obj, hits, depth + 1)
+
+    def _stored(self, ident: ObjMetadata) -> Mapping[str, Any] | None:
+        for namespace in (ident.namespace or None, None):
+            entry = self._entries.get((ident.group, ident.kind, namespace))
+            if entry is not None and entry.sub is not None:
+                found = entry.sub.get(ident.namespace or None, ident.name)
+                if found is not None:
+                    return found
+        return None
+
+    async def _drain(self, entry: _Entry, sub: ViewSubscription) -> None:
+        async for change in sub:
+            for listener, ids in self.route(change.object).items():
+                listener.notify(ids)
+
+
+def _owners(obj: Mapping[str, Any], namespace: str, generators: set[tuple[str, str]]) -> list[ObjMetadata]:
+    """The owners of ``obj`` among the kinds that generate it (controller references first)."""
+    metadata = obj.get("metadata")
+    references = metadata.get("ownerReferences") if isinstance(metadata, Mapping) else None
+    if not isinstance(references, list):
+        return []
+    owners = []
+    for ref in sorted(
+        (r for r in references if isinstance(r, Mapping)), key=lambda r: r.get("controller") is not True
+    ):
+        owner = ObjMetadata(
+            group_of(str(ref.get("apiVersion", ""))),
+            str(ref.get("kind", "")),
+            namespace,
+            str(ref.get("name", "")),
+        )
+        if (owner.group, owner.kind) in generators and owner.name:
+            owners.append(owner)
+    return owners
+
+
+async def _wait_synced(sub: ViewSubscription, deadline: float) -> None:
+    try:
+        async with asyncio.timeout_at(deadline):
+            await sub.wait_synced()
+    except Exception:  # failed or timed out: either way the wait is over, reads report why
+        return
+
+
+async def _finish(entry: _Entry) -> None:
+    """Stop an entry's tasks and close its subscription, even if the caller is cancelled meanwhile."""
+    tasks = [task for task in (entry.drain, entry.waiter) if task is not None]
+    sub, entry.sub = entry.sub, None
+    cancelled = False
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        try:
+            # asyncio.wait never raises the tasks' CancelledError, only the caller's own.
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            cancelled = True
+    if sub is not None:
+        try:
+            await sub.close()
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+_routers: weakref.WeakKeyDictionary[Any, ViewRouter] = weakref.WeakKeyDictionary()
+
+
+def router_for(view: View, *, sync_timeout: float = 30.0) -> ViewRouter:
+    """The one router of ``view`` (made on first use), so that every poll on a view shares it, whichever
+    ``StatusPoller`` started it. Held weakly: an idle router keeps no reference to its view."""
+    router = _routers.get(view)
+    if router is None:
+        router = ViewRouter(view, sync_timeout=sync_timeout)
+        _routers[view] = router
+    return router

@@ -1,0 +1,54 @@
+"""When the shared view may answer for an object, as a pure rule over a stream's state.
+
+A watch stream keeps serving its store while it reconnects. That is right for a blip (an API server
+restart that resumes within seconds must not flap every status to ``Unknown`` and back) and wrong for
+anything longer: users gate rollouts on ``Current``, and a frozen store keeps saying it. The rule:
+
+* never synced: one bounded wait happens elsewhere; after it, reads are ``Unknown``. An authorization or
+  not-found failure is reported as itself (the direct reader says the same: "Forbidden: ...", "Kind not
+  installed: ..."); anything else as "not synced yet: ...";
+* synced and failing with an authorization or not-found class error (401, 403, 404, kind not installed):
+  ``Unknown`` at once, since access revoked or a type gone will not heal on its own in time;
+* synced and failing transiently (connection lost, 5xx, timeouts): the store is served for a grace of
+  ``max(2 x poll_interval, 10 s)`` from the first failure of the streak, then ``Unknown``. Two intervals
+  mean one missed cycle never shows; the floor of 10 s covers an API server restart when the interval is
+  short. Staleness is then bounded by the grace plus one poll interval.
+"""
+
+from __future__ import annotations
+
+from .errors import NotSyncedError, StreamFailingError
+from .reasons import is_permanent
+
+__all__ = ["GRACE_FLOOR", "grace_for", "stream_verdict"]
+
+GRACE_FLOOR = 10.0
+
+
+def grace_for(poll_interval: float) -> float:
+    """How long a transiently failing, synced stream may still answer."""
+    return max(2.0 * poll_interval, GRACE_FLOOR)
+
+
+def stream_verdict(
+    stream: str,
+    *,
+    synced: bool,
+    error: BaseException | None,
+    failing_since: float | None,
+    now: float,
+    grace: float,
+) -> BaseException | None:
+    """``None`` when reads may be served from the store, else the exception a read must raise."""
+    failing_for = None if failing_since is None else max(0.0, now - failing_since)
+    if not synced:
+        if error is not None and is_permanent(error):
+            return error
+        return NotSyncedError(stream, error)
+    if error is None:
+        return None
+    if is_permanent(error):
+        return StreamFailingError(stream, error, failing_for)
+    if failing_for is not None and failing_for >= grace:
+        return StreamFailingError(stream, error, failing_for)
+    return None
