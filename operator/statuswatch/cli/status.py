@@ -1,26 +1,27 @@
 """``statuswatch status``: watch resources roll out from the terminal (kstatus's status command).
 
 Resources come from manifests (``-f``) or ``kind/name`` arguments; the polling engine streams their status
-and a printer shows it: a live table (plain lines when stdout is not a terminal), one line per change, or one
-JSON object per change. ``--until`` picks when to stop, ``--timeout`` how long to wait.
-
-Exit codes: 0 the goal was reached (or ``--until forever`` ran out its timeout); 1 timed out, with what was
-still not ready; 2 usage errors (bad arguments, unknown resource types, unreadable manifests); 3 polling
-failed (cluster unreachable, a fatal error event).
+and a printer (:mod:`statuswatch.cli.printers`) shows it: a live table (plain lines when stdout is not a
+terminal), one line per change, or one JSON object per change. ``--until`` picks when to stop, ``--timeout``
+how long to wait. Exit codes are those of :mod:`statuswatch.cli.exits`: done, timed out (with what was still
+not ready), usage error, or polling failed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Protocol
 
 import click
 from rich.console import Console
 
+from statuswatch.cli.exits import EXIT_DONE, EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+from statuswatch.cli.printers import OUTPUTS, make_printer
+from statuswatch.durations import parse_duration
 from statuswatch.polling import (
     ObjMetadata,
     Options,
@@ -29,35 +30,17 @@ from statuswatch.polling import (
     StatusPoller,
     collect,
 )
-from statuswatch.polling.kindnames import KindResolver, UnknownResourceError
 from statuswatch.polling.manifests import ManifestError, load_objects
-from statuswatch.status_printers import make_printer
+from statuswatch.watchlist.discovery import ResourceType, UnknownResourceError
 
-__all__ = ["StatusRequest", "parse_duration", "run_status", "status"]
-
-EXIT_DONE, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+__all__ = ["KindFinder", "StatusRequest", "UsageError", "resolve_identifiers", "run_status", "status"]
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+class KindFinder(Protocol):
+    """What naming resources needs from discovery (``RestMapper`` has both)."""
 
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``30s``, ``2m``, ``1m30s``, ``500ms``, ``1h`` or a bare number of seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    position, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        position = match.end()
-    if position != len(text) or not text:
-        raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 2m, 1m30s, 500ms)")
-    return total
+    async def resolve(self, group: str, kind: str) -> ResourceType: ...
+    async def find(self, name: str) -> ResourceType: ...
 
 
 @dataclass(frozen=True)
@@ -68,21 +51,25 @@ class StatusRequest:
     files: Sequence[str] = ()
     namespace: str | None = None
     until: PollUntil = PollUntil.KNOWN
-    timeout: float = 0.0
-    interval: float = 2.0
+    #: give up after this long; None waits for ever
+    timeout: timedelta | None = None
+    interval: timedelta = timedelta(seconds=2)
     output: str = "table"
     kubeconfig: str | None = None
     use_cache: bool = True
 
 
 class UsageError(Exception):
-    pass
+    """A command-line argument that cannot name a resource."""
 
 
 async def resolve_identifiers(
-    request: StatusRequest, resolver: KindResolver, mapper: Any, default_namespace: str
+    request: StatusRequest, mapper: KindFinder, default_namespace: str
 ) -> list[ObjMetadata]:
-    """Identifiers from ``-f`` manifests and ``kind/name`` arguments, namespaces filled in by scope."""
+    """Identifiers from ``-f`` manifests and ``kind/name`` arguments, namespaces filled in by scope.
+
+    Kind names are resolved as kubectl does (``deploy``, ``deployments.apps``, ``Deployment``) by the mapper.
+    """
     namespace = request.namespace or default_namespace
     identifiers: list[ObjMetadata] = []
     for obj in load_objects(request.files):
@@ -99,7 +86,7 @@ async def resolve_identifiers(
         kind_text, slash, name = argument.partition("/")
         if not slash or not kind_text or not name:
             raise UsageError(f"{argument!r}: expected KIND/NAME (e.g. deployment/web, deploy.apps/web)")
-        kind = await resolver.resolve(kind_text)
+        kind = await mapper.find(kind_text)
         identifiers.append(ObjMetadata(kind.group, kind.kind, namespace if kind.namespaced else "", name))
     return list(dict.fromkeys(identifiers))
 
@@ -118,7 +105,7 @@ async def run_status(request: StatusRequest, console: Console | None = None) -> 
     async with ApiClient(config) as client:
         mapper = RestMapper(client)
         try:
-            identifiers = await resolve_identifiers(request, KindResolver(client), mapper, config.namespace)
+            identifiers = await resolve_identifiers(request, mapper, config.namespace)
         except (ManifestError, UnknownResourceError, UsageError) as error:
             errors.print(f"[red]error:[/] {error}")
             return EXIT_USAGE
@@ -128,16 +115,18 @@ async def run_status(request: StatusRequest, console: Console | None = None) -> 
         if not identifiers:
             errors.print("[red]error:[/] no resources given: pass KIND/NAME arguments or -f FILE|DIR|-")
             return EXIT_USAGE
-        printer = make_printer(request, console, errors)
+        printer = make_printer(request.output, console, errors, until=request.until, timeout=request.timeout)
         collector = StatusCollector(identifiers)
         poller = StatusPoller(client, mapper)
         stream = poller.poll(
-            identifiers, Options(poll_interval=request.interval, use_cache=request.use_cache)
+            identifiers,
+            Options(poll_interval=request.interval.total_seconds(), use_cache=request.use_cache),
         )
         timed_out = False
         with printer:
             try:
-                async with asyncio.timeout(request.timeout or None):
+                limit = None if request.timeout is None else request.timeout.total_seconds()
+                async with asyncio.timeout(limit):
                     await collect(stream, collector, request.until, observer=printer.on_event)
             except TimeoutError:
                 timed_out = True
@@ -149,9 +138,9 @@ async def run_status(request: StatusRequest, console: Console | None = None) -> 
     return EXIT_DONE
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     try:
-        return parse_duration(value)
+        return parse_duration(value, bare_seconds=True)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
 
@@ -174,7 +163,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["table", "events", "json"]),
+    type=click.Choice(OUTPUTS),
     default="table",
     show_default=True,
 )
@@ -191,8 +180,8 @@ def status(
     files: tuple[str, ...],
     namespace: str | None,
     until: str,
-    timeout: float,
-    interval: float,
+    timeout: timedelta,
+    interval: timedelta,
     output: str,
     kubeconfig: str | None,
     use_cache: bool,
@@ -205,14 +194,14 @@ def status(
       statuswatch status deploy/web sts/db -n shop -o events
       kubectl get deploy -o yaml | statuswatch status -f - --until current
     """
-    if interval <= 0:
+    if interval <= timedelta(0):
         raise click.BadParameter("must be positive", param_hint="--interval")
     request = StatusRequest(
         resources=resources,
         files=files,
         namespace=namespace,
         until=PollUntil(until),
-        timeout=timeout,
+        timeout=timeout or None,
         interval=interval,
         output=output,
         kubeconfig=kubeconfig,

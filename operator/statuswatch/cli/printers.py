@@ -1,15 +1,16 @@
 """How ``statuswatch status`` shows what it sees: a live table, plain lines, or JSON.
 
 Kept apart from the command so the printers can be tested (and reused) on plain data: each one gets the
-collector and every event, and prints nothing it was not given.
+collector and every event, and prints nothing it was not given. They take the few settings they show
+(``until``, ``timeout``) rather than the command's request, so this module does not import the command.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -17,6 +18,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from statuswatch.durations import format_duration
 from statuswatch.kstatus import Status
 from statuswatch.polling import (
     ErrorEvent,
@@ -29,10 +31,20 @@ from statuswatch.polling import (
     aggregate_status,
 )
 
-if TYPE_CHECKING:
-    from statuswatch.status_command import StatusRequest
+__all__ = [
+    "OUTPUTS",
+    "STYLES",
+    "EventsPrinter",
+    "JsonPrinter",
+    "LiveTablePrinter",
+    "PlainTablePrinter",
+    "Printer",
+    "make_printer",
+    "status_table",
+]
 
-__all__ = ["EventsPrinter", "JsonPrinter", "LiveTablePrinter", "PlainTablePrinter", "Printer", "make_printer"]
+#: the ``--output`` choices
+OUTPUTS = ("table", "events", "json")
 
 STYLES = {
     Status.CURRENT: "green",
@@ -45,30 +57,41 @@ STYLES = {
 
 
 class Printer(Protocol):
+    """What the status command drives: entered once, told every event, then told how it ended."""
+
     def __enter__(self) -> Printer: ...
     def __exit__(self, *exc: object) -> None: ...
     def on_event(self, collector: StatusCollector, event: Event) -> None: ...
     def finish(self, collector: StatusCollector, timed_out: bool) -> None: ...
 
 
-def make_printer(request: StatusRequest, console: Console, errors: Console) -> Printer:
-    if request.output == "json":
-        return JsonPrinter(request, console)
-    if request.output == "events":
-        return EventsPrinter(request, console, errors)
+def make_printer(
+    output: str, console: Console, errors: Console, *, until: PollUntil, timeout: timedelta | None
+) -> Printer:
+    """The printer for ``--output``; ``table`` is live on a terminal and plain otherwise."""
+    if output == "json":
+        return JsonPrinter(console, until=until, timeout=timeout)
+    if output == "events":
+        return EventsPrinter(console, errors, until=until, timeout=timeout)
+    if output != "table":
+        raise ValueError(f"unknown output {output!r}: expected one of {', '.join(OUTPUTS)}")
     if console.is_terminal:
-        return LiveTablePrinter(request, console, errors)
-    return PlainTablePrinter(request, console, errors)
+        return LiveTablePrinter(console, errors, until=until, timeout=timeout)
+    return PlainTablePrinter(console, errors, until=until, timeout=timeout)
+
+
+def _duration_text(timeout: timedelta | None) -> str:
+    return format_duration(timeout) if timeout is not None else "ever"
 
 
 def _line(status: ResourceStatus) -> str:
     return f"{status.identifier} is {status.status}: {status.message}"
 
 
-def _timeout_text(request: StatusRequest, collector: StatusCollector) -> list[str]:
-    pending = collector.pending(request.until)
-    goal = request.until.desired or "known"
-    lines = [f"timed out after {request.timeout:g}s waiting for {goal}; {len(pending)} not ready:"]
+def _timeout_text(until: PollUntil, timeout: timedelta | None, collector: StatusCollector) -> list[str]:
+    pending = collector.pending(until)
+    goal = until.desired or "known"
+    lines = [f"timed out after {_duration_text(timeout)} waiting for {goal}; {len(pending)} not ready:"]
     lines += [f"  {_line(status)}" for status in pending]
     return lines
 
@@ -80,8 +103,11 @@ class EventsPrinter:
     resources changed) prints nothing: the line would look like a repeat. ``-o json`` carries those too.
     """
 
-    def __init__(self, request: StatusRequest, console: Console, errors: Console) -> None:
-        self.request, self.console, self.errors = request, console, errors
+    def __init__(
+        self, console: Console, errors: Console, *, until: PollUntil, timeout: timedelta | None = None
+    ) -> None:
+        self.console, self.errors = console, errors
+        self.until, self.timeout = until, timeout
         self.started = time.monotonic()
         self._printed: dict[ObjMetadata, tuple[Status, str]] = {}
 
@@ -103,16 +129,20 @@ class EventsPrinter:
             self.errors.print(f"[red]error:[/] {event.error}")
 
     def finish(self, collector: StatusCollector, timed_out: bool) -> None:
-        if timed_out and self.request.until is not PollUntil.FOREVER:
-            for line in _timeout_text(self.request, collector):
+        if timed_out and self.until is not PollUntil.FOREVER:
+            for line in _timeout_text(self.until, self.timeout, collector):
                 self.errors.print(line, highlight=False, soft_wrap=True)
 
 
 class JsonPrinter:
-    """One JSON object per line: ``status`` per change, then ``error``/``timeout`` and a final ``summary``."""
+    """One JSON object per line: ``status`` per change, then ``error``/``timeout`` and a final ``summary``.
 
-    def __init__(self, request: StatusRequest, console: Console) -> None:
-        self.request, self.console = request, console
+    A status record carries ``error`` when the engine gave a cause (why a resource is Unknown: a forbidden
+    read, a stream that is failing or not synced yet).
+    """
+
+    def __init__(self, console: Console, *, until: PollUntil, timeout: timedelta | None = None) -> None:
+        self.console, self.until, self.timeout = console, until, timeout
 
     def __enter__(self) -> JsonPrinter:
         return self
@@ -131,15 +161,16 @@ class JsonPrinter:
             self._emit({"type": "error", "error": str(event.error)})
 
     def finish(self, collector: StatusCollector, timed_out: bool) -> None:
-        if timed_out and self.request.until is not PollUntil.FOREVER:
-            pending = [_record(s) for s in collector.pending(self.request.until)]
-            self._emit({"type": "timeout", "timeout": self.request.timeout, "pending": pending})
-        desired = self.request.until.desired or Status.CURRENT
+        if timed_out and self.until is not PollUntil.FOREVER:
+            pending = [_record(s) for s in collector.pending(self.until)]
+            seconds = None if self.timeout is None else self.timeout.total_seconds()
+            self._emit({"type": "timeout", "timeout": seconds, "pending": pending})
+        desired = self.until.desired or Status.CURRENT
         self._emit(
             {
                 "type": "summary",
                 "aggregate": str(collector.aggregate(desired)),
-                "until": str(self.request.until),
+                "until": str(self.until),
             }
         )
 
@@ -154,6 +185,8 @@ def _record(status: ResourceStatus) -> dict[str, Any]:
         "status": str(status.status),
         "message": status.message,
     }
+    if status.error is not None:
+        record["error"] = str(status.error) or type(status.error).__name__
     if status.generated_resources:
         record["generated"] = [_record(child) for child in status.generated_resources]
     return record
@@ -207,9 +240,11 @@ def status_table(collector: StatusCollector, *, max_children: int = 12) -> Table
     return table
 
 
-def _progress(request: StatusRequest, collector: StatusCollector, started: float, timed_out: bool) -> Text:
+def _progress(
+    until: PollUntil, timeout: timedelta | None, collector: StatusCollector, started: float, timed_out: bool
+) -> Text:
     statuses = collector.observation().statuses
-    desired = request.until.desired
+    desired = until.desired
     if desired is not None:
         done = sum(1 for s in statuses if s.status == desired)
         goal = str(desired)
@@ -221,9 +256,9 @@ def _progress(request: StatusRequest, collector: StatusCollector, started: float
     text.append(f"{done}/{len(statuses)} {goal}", style="bold")
     text.append("  aggregate ")
     text.append(str(aggregate), style=STYLES.get(aggregate, ""))
-    text.append(f"  until {request.until}  {time.monotonic() - started:.0f}s elapsed")
-    if request.timeout:
-        text.append(f" of {request.timeout:g}s")
+    text.append(f"  until {until}  {time.monotonic() - started:.0f}s elapsed")
+    if timeout is not None:
+        text.append(f" of {format_duration(timeout)}")
     if timed_out:
         text.append("  timed out", style="bold red")
     return text
@@ -232,8 +267,11 @@ def _progress(request: StatusRequest, collector: StatusCollector, started: float
 class LiveTablePrinter:
     """A table redrawn in place (rich Live) with a spinner and a progress line."""
 
-    def __init__(self, request: StatusRequest, console: Console, errors: Console) -> None:
-        self.request, self.console, self.errors = request, console, errors
+    def __init__(
+        self, console: Console, errors: Console, *, until: PollUntil, timeout: timedelta | None = None
+    ) -> None:
+        self.console, self.errors = console, errors
+        self.until, self.timeout = until, timeout
         self.collector: StatusCollector | None = None
         self.started = time.monotonic()
         self.finished = False
@@ -243,7 +281,7 @@ class LiveTablePrinter:
     def _render(self) -> RenderableType:
         if self.collector is None:
             return Spinner("dots", text=" connecting…")
-        progress = _progress(self.request, self.collector, self.started, self.timed_out)
+        progress = _progress(self.until, self.timeout, self.collector, self.started, self.timed_out)
         footer: RenderableType = progress if self.finished else Spinner("dots", text=progress)
         return Group(status_table(self.collector), Text(), footer)
 
@@ -264,8 +302,8 @@ class LiveTablePrinter:
         self.collector, self.finished, self.timed_out = collector, True, timed_out
         self.live.refresh()
         self.live.stop()
-        if timed_out and self.request.until is not PollUntil.FOREVER:
-            for line in _timeout_text(self.request, collector):
+        if timed_out and self.until is not PollUntil.FOREVER:
+            for line in _timeout_text(self.until, self.timeout, collector):
                 self.errors.print(line, highlight=False, soft_wrap=True)
 
 
@@ -283,8 +321,5 @@ class PlainTablePrinter(EventsPrinter):
             self.console.print(table)
         finally:
             self.console.width = narrow
-        self.console.print(_progress(self.request, collector, self.started, timed_out))
+        self.console.print(_progress(self.until, self.timeout, collector, self.started, timed_out))
         super().finish(collector, timed_out)
-
-
-# -- the click command ----------------------------------------------------------------------------

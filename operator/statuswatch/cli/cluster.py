@@ -1,4 +1,8 @@
-"""The ``statuswatch cluster`` command group: build, up, down, env, status, gomod."""
+"""``statuswatch cluster``: build, up, down, env, status and gomod for the local control plane.
+
+The control plane itself (:mod:`statuswatch.cluster`) has no click in it, so tests and the demo drive it as a
+library; this module is only its command-line face.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ from pathlib import Path
 
 import click
 
+from statuswatch.cli.exits import EXIT_FAILED
 from statuswatch.cluster import pins
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import LocalCluster
+
+__all__ = ["build", "cluster", "down", "env", "gomod", "status", "up"]
 
 _DIR_HELP = "cluster directory [default: ${XDG_STATE_HOME:-~/.local/state}/statuswatch/cluster]"
 _dir_option = click.option(
@@ -28,14 +35,14 @@ def _say(text: str) -> None:
 
 
 class _Group(click.Group):
-    """Prints ClusterError as a plain message (component, port, log) with exit status 1."""
+    """Prints ClusterError as a plain message (component, port, log) and exits with ``EXIT_FAILED``."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except ClusterError as error:
             click.echo(f"error: {error}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group)
@@ -96,7 +103,7 @@ def status(directory: Path | None) -> None:
         click.echo(f"{name:<24} pid {proc.pid:<8} rss {rss.get(name, 0) / 2**20:7.1f} MiB  log {proc.log}")
     click.echo(f"total rss {sum(rss.values()) / 2**20:.1f} MiB; ready: {local.is_up()}")
     if not local.is_up():
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @cluster.command()

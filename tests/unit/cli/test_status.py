@@ -1,36 +1,22 @@
-"""The pieces of ``statuswatch status`` that need no cluster: durations, manifests, kind names, printers."""
+"""The pieces of ``statuswatch status`` that need no cluster: manifests, kind names, identifiers, printers."""
 
 from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import pytest
 from rich.console import Console
 
+from statuswatch.cli.printers import EventsPrinter, JsonPrinter, PlainTablePrinter
+from statuswatch.cli.status import StatusRequest, UsageError, resolve_identifiers
 from statuswatch.kstatus import Status
 from statuswatch.polling import ObjMetadata, PollUntil, ResourceStatus, ResourceUpdateEvent, StatusCollector
-from statuswatch.polling.kindnames import KindResolver, UnknownResourceError
 from statuswatch.polling.manifests import ManifestError, load_objects
-from statuswatch.status_command import StatusRequest, UsageError, parse_duration, resolve_identifiers
-from statuswatch.status_printers import EventsPrinter, JsonPrinter, PlainTablePrinter
-from statuswatch.watchlist.discovery import NoMatchError, ResourceType
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("30s", 30), ("2m", 120), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600), ("12", 12), ("0", 0)],
-)
-def test_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "5x", "m5", "1m 30s", "s"])
-def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="invalid duration"):
-        parse_duration(text)
+from statuswatch.watchlist.discovery import NoMatchError, ResourceType, UnknownResourceError
 
 
 def test_load_objects_from_a_directory_with_lists_and_multiple_documents(tmp_path: Path) -> None:
@@ -65,76 +51,23 @@ def test_load_objects_missing_path() -> None:
         load_objects(["/nonexistent/manifests"])
 
 
-DISCOVERY: dict[str, dict[str, Any]] = {
-    "/api/v1": {
-        "resources": [
-            {"name": "pods", "singularName": "pod", "kind": "Pod", "namespaced": True, "shortNames": ["po"]},
-            {"name": "pods/status", "kind": "Pod", "namespaced": True},
-            {"name": "namespaces", "singularName": "namespace", "kind": "Namespace", "namespaced": False},
-        ]
-    },
-    "/apis": {
-        "groups": [
-            {"name": "apps", "preferredVersion": {"groupVersion": "apps/v1"}},
-            {"name": "example.com", "preferredVersion": {"groupVersion": "example.com/v1"}},
-        ]
-    },
-    "/apis/apps/v1": {
-        "resources": [
-            {
-                "name": "deployments",
-                "singularName": "deployment",
-                "kind": "Deployment",
-                "namespaced": True,
-                "shortNames": ["deploy"],
-            }
-        ]
-    },
-    "/apis/example.com/v1": {"resources": [{"name": "pods", "kind": "Pod", "namespaced": True}]},
-}
-
-
-class Discovery:
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-
-    async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
-        self.requests.append(path)
-        return DISCOVERY[path]
-
-
-@pytest.mark.parametrize(
-    ("text", "group", "kind"),
-    [
-        ("deployment", "apps", "Deployment"),
-        ("deployments", "apps", "Deployment"),
-        ("deploy", "apps", "Deployment"),
-        ("Deployment.apps", "apps", "Deployment"),
-        ("deployments.apps", "apps", "Deployment"),
-        ("po", "", "Pod"),
-        ("pods", "", "Pod"),  # the core group wins ties
-        ("pods.example.com", "example.com", "Pod"),
-    ],
-)
-async def test_kind_names(text: str, group: str, kind: str) -> None:
-    resolved = await KindResolver(Discovery()).resolve(text)
-    assert (resolved.group, resolved.kind) == (group, kind)
-
-
-async def test_unknown_kind_name_and_discovery_read_once() -> None:
-    discovery = Discovery()
-    resolver = KindResolver(discovery)
-    with pytest.raises(UnknownResourceError, match='doesn\'t have a resource type "widgets"'):
-        await resolver.resolve("widgets")
-    await resolver.resolve("deploy")
-    assert len(discovery.requests) == 4
-
-
 class Mapper:
+    """Discovery as the status command sees it: scope by group and kind, and kubectl-style names."""
+
+    NAMES: ClassVar[dict[str, tuple[str, str]]] = {
+        "deploy": ("apps", "Deployment"),
+        "namespace": ("", "Namespace"),
+    }
+
     async def resolve(self, group: str, kind: str) -> ResourceType:
         if kind == "Widget":
             raise NoMatchError(group, kind)
         return ResourceType(group, "v1", kind, kind.lower() + "s", kind != "Namespace")
+
+    async def find(self, name: str) -> ResourceType:
+        if name not in self.NAMES:
+            raise UnknownResourceError(name)
+        return await self.resolve(*self.NAMES[name])
 
 
 async def test_identifiers_get_namespaces_by_scope(tmp_path: Path) -> None:
@@ -147,7 +80,7 @@ async def test_identifiers_get_namespaces_by_scope(tmp_path: Path) -> None:
     request = StatusRequest(
         resources=("deploy/web", "namespace/shop"), files=(str(tmp_path),), namespace="shop"
     )
-    ids = await resolve_identifiers(request, KindResolver(Discovery()), Mapper(), "default")
+    ids = await resolve_identifiers(request, Mapper(), "default")
     assert ids == [
         ObjMetadata("", "Namespace", "", "shop"),
         ObjMetadata("apps", "Deployment", "shop", "web"),
@@ -159,9 +92,12 @@ async def test_identifiers_get_namespaces_by_scope(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argument", ["web", "deploy/", "/web"])
 async def test_malformed_kind_name_arguments(argument: str) -> None:
     with pytest.raises(UsageError, match="expected KIND/NAME"):
-        await resolve_identifiers(
-            StatusRequest(resources=(argument,)), KindResolver(Discovery()), Mapper(), "d"
-        )
+        await resolve_identifiers(StatusRequest(resources=(argument,)), Mapper(), "d")
+
+
+async def test_unknown_kind_names_are_the_mappers_error() -> None:
+    with pytest.raises(UnknownResourceError, match='resource type "widgets"'):
+        await resolve_identifiers(StatusRequest(resources=("widgets/w",)), Mapper(), "d")
 
 
 WEB = ObjMetadata("apps", "Deployment", "shop", "web")
@@ -175,9 +111,8 @@ def consoles() -> tuple[Console, io.StringIO, Console, io.StringIO]:
 
 def test_events_printer_lines_and_timeout_report() -> None:
     console, out, errors, err = consoles()
-    request = StatusRequest(until=PollUntil.CURRENT, timeout=30)
     collector = StatusCollector([WEB, CFG])
-    printer = EventsPrinter(request, console, errors)
+    printer = EventsPrinter(console, errors, until=PollUntil.CURRENT, timeout=timedelta(seconds=90))
     for event in (
         ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 1/3")),
         ResourceUpdateEvent(ResourceStatus(CFG, Status.CURRENT, "Resource is always ready")),
@@ -190,7 +125,7 @@ def test_events_printer_lines_and_timeout_report() -> None:
         "configmap/shop/cfg is Current: Resource is always ready",
     ]
     assert err.getvalue().splitlines() == [
-        "timed out after 30s waiting for Current; 1 not ready:",
+        "timed out after 1m30s waiting for Current; 1 not ready:",
         "  deployment.apps/shop/web is InProgress: Ready: 1/3",
     ]
 
@@ -198,7 +133,7 @@ def test_events_printer_lines_and_timeout_report() -> None:
 def test_events_printer_skips_lines_that_would_look_repeated() -> None:
     console, out, errors, _ = consoles()
     collector = StatusCollector([WEB])
-    printer = EventsPrinter(StatusRequest(), console, errors)
+    printer = EventsPrinter(console, errors, until=PollUntil.KNOWN)
     child = ResourceStatus(ObjMetadata("apps", "ReplicaSet", "shop", "web-1"), Status.IN_PROGRESS, "m")
     for event in (
         ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 1/3")),
@@ -219,9 +154,8 @@ def test_events_printer_skips_lines_that_would_look_repeated() -> None:
 
 def test_json_printer_one_object_per_line() -> None:
     console, out, _, _ = consoles()
-    request = StatusRequest(until=PollUntil.CURRENT, timeout=5)
     collector = StatusCollector([WEB])
-    printer = JsonPrinter(request, console)
+    printer = JsonPrinter(console, until=PollUntil.CURRENT, timeout=timedelta(seconds=5))
     child = ResourceStatus(ObjMetadata("apps", "ReplicaSet", "shop", "web-1"), Status.CURRENT, "ok")
     event = ResourceUpdateEvent(
         ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 1/3", generated_resources=(child,))
@@ -241,15 +175,36 @@ def test_json_printer_one_object_per_line() -> None:
     }
     assert records[0]["generated"][0]["name"] == "web-1"
     assert records[0]["timestamp"].endswith("Z")
+    assert "error" not in records[0]
+    assert records[1]["timeout"] == 5
     assert records[1]["pending"][0]["name"] == "web"
     assert records[2]["aggregate"] == "InProgress"
 
 
+def test_json_printer_carries_the_cause_of_an_unknown_status() -> None:
+    console, out, _, _ = consoles()
+    collector = StatusCollector([WEB])
+    printer = JsonPrinter(console, until=PollUntil.CURRENT)
+    cause = PermissionError('deployments.apps is forbidden: cannot watch "deployments" in "shop"')
+    event = ResourceUpdateEvent(ResourceStatus(WEB, Status.UNKNOWN, "stream failing", error=cause))
+    collector.observe(event)
+    printer.on_event(collector, event)
+    (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (record["status"], record["error"]) == ("Unknown", str(cause))
+
+
+def test_json_printer_names_an_error_without_text_by_its_type() -> None:
+    console, out, _, _ = consoles()
+    printer = JsonPrinter(console, until=PollUntil.KNOWN)
+    event = ResourceUpdateEvent(ResourceStatus(WEB, Status.UNKNOWN, "", error=TimeoutError()))
+    printer.on_event(StatusCollector([WEB]), event)
+    assert json.loads(out.getvalue())["error"] == "TimeoutError"
+
+
 def test_plain_table_printer_ends_with_a_table_and_progress() -> None:
     console, out, errors, _ = consoles()
-    request = StatusRequest(until=PollUntil.CURRENT)
     collector = StatusCollector([WEB])
-    printer = PlainTablePrinter(request, console, errors)
+    printer = PlainTablePrinter(console, errors, until=PollUntil.CURRENT)
     pod = ResourceStatus(ObjMetadata("", "Pod", "shop", "web-1-a"), Status.CURRENT, "Pod is Ready")
     rs = ResourceStatus(
         ObjMetadata("apps", "ReplicaSet", "shop", "web-1"), Status.CURRENT, "ok", None, None, (pod,)
