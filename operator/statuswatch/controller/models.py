@@ -197,8 +197,11 @@ class StatusWatchSpec(BaseModel):
 _DEFER_RELATIONS = "statuswatch.defer_relations"
 
 
-def _relation_problems(spec: StatusWatchSpec) -> list[str]:
-    """Faults no single field shows: a timeout not longer than the poll interval, repeated identifiers."""
+def _relation_problems(spec: StatusWatchSpec, namespace: str | None = None) -> list[str]:
+    """Faults no single field shows: a timeout not longer than the poll interval, repeated identifiers.
+
+    With ``namespace`` (the StatusWatch's own), an identifier without one repeats one that names it.
+    """
     problems = []
     if spec.timeout is not None and spec.timeout <= spec.poll_interval:
         problems.append(
@@ -207,7 +210,7 @@ def _relation_problems(spec: StatusWatchSpec) -> list[str]:
         )
     first_seen: dict[tuple[str, str, str | None, str], int] = {}
     for index, identifier in enumerate(spec.identifiers):
-        key = (identifier.group, identifier.kind, identifier.namespace, identifier.name)
+        key = (identifier.group, identifier.kind, identifier.namespace or namespace, identifier.name)
         if key in first_seen:
             first = first_seen[key]
             label = identifier.label()
@@ -217,8 +220,12 @@ def _relation_problems(spec: StatusWatchSpec) -> list[str]:
     return problems
 
 
-def parse_spec(raw: Mapping[str, Any] | None) -> StatusWatchSpec:
-    """Validate a ``spec`` as decoded from the API; raise :class:`SpecError` and nothing else."""
+def parse_spec(raw: Mapping[str, Any] | None, *, namespace: str | None = None) -> StatusWatchSpec:
+    """Validate a ``spec`` as decoded from the API; raise :class:`SpecError` and nothing else.
+
+    ``namespace``, the StatusWatch's own, lets identifiers that leave it out count as repeats of those that
+    spell it out.
+    """
     if raw is None:
         raise SpecError(["spec: is required"])
     if not isinstance(raw, Mapping):
@@ -229,7 +236,7 @@ def parse_spec(raw: Mapping[str, Any] | None) -> StatusWatchSpec:
         raise SpecError(_problems(error.errors(include_url=False))) from None
     except Exception as error:  # the contract: a bad spec never raises anything but SpecError
         raise SpecError([f"spec: could not be read ({type(error).__name__})"]) from None
-    problems = _relation_problems(spec)
+    problems = _relation_problems(spec, namespace)
     if problems:
         raise SpecError(problems)
     return spec

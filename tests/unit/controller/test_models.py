@@ -276,6 +276,18 @@ def test_invalid_spec(raw: Any, problems: tuple[str, ...]) -> None:
     assert str(caught.value) == "; ".join(problems)
 
 
+def test_repeats_across_the_default_namespace() -> None:
+    raw = {"identifiers": [WEB, WEB | {"namespace": "shop"}, WEB | {"namespace": "other"}]}
+
+    assert len(parse_spec(raw).identifiers) == 3
+    with pytest.raises(SpecError) as caught:
+        parse_spec(raw, namespace="shop")
+
+    assert caught.value.problems == (
+        "spec.identifiers[1] repeats spec.identifiers[0] (apps/Deployment shop/web)",
+    )
+
+
 def test_spec_error_is_one_line_and_summarises_many_problems() -> None:
     raw = {"identifiers": [{"kind": "x\ny", "name": str(index)} for index in range(25)]}
 
