@@ -18,10 +18,12 @@ $(BIN)/statuswatch: pyproject.toml
 
 install: $(BIN)/statuswatch
 
+# lint-imports holds the layers and purity rules written in .importlinter.
 lint: install
 	$(BIN)/ruff check operator tests benchmarks
 	$(BIN)/ruff format --check operator tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 unit: install
 	$(BIN)/pytest tests/unit
