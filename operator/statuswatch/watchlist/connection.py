@@ -1,4 +1,11 @@
-"""Connection to a Kubernetes API server: configuration loading and a small async HTTP client.
+"""Connection to a Kubernetes API server: credentials from the ecosystem's loader, and an async HTTP client.
+
+Credentials: kubeconfigs in the field authenticate in many ways (exec plugins for EKS, GKE and AKS,
+auth-providers, token files, client certificates, proxies, TLS server names, in-cluster service accounts).
+Rather than re-implement those rules, :class:`ClusterConfig` runs the official ``kubernetes`` client's
+loader, as kopf's own login does, and keeps what it found as plain data (:class:`Credentials`, also what the
+operator hands to kopf). Credentials that expire (an exec plugin's ``expirationTimestamp``) are loaded again
+before they are used past their expiry, and once more after a 401.
 
 Why we speak HTTP ourselves: the official ``kubernetes`` client's ``Watch`` ignores the resourceVersion
 carried by BOOKMARK events and gives up after a single 410 Gone; pykube-ng makes one streaming GET with no
@@ -11,31 +18,59 @@ hands out plain dicts parsed from JSON.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
+import datetime
 import json
+import logging
 import os
 import ssl
 import tempfile
+import threading
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
-__all__ = ["ApiClient", "ApiError", "ClusterConfig", "ConfigError", "InactivityTimeout"]
+from statuswatch import __version__
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "EXPIRY_LEEWAY",
+    "SERVICE_ACCOUNT_DIR",
+    "ApiClient",
+    "ApiError",
+    "ClusterConfig",
+    "ConfigError",
+    "Credentials",
+    "HeaderTimeout",
+    "InactivityTimeout",
+]
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+DEFAULT_USER_AGENT = f"statuswatch/{__version__}"
+#: Credentials are loaded again this long before they expire (at most half their lifetime), so that a
+#: request does not race the expiry on its way to the server.
+EXPIRY_LEEWAY = datetime.timedelta(seconds=30)
+
+_log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
-    """No usable cluster configuration was found, or it is malformed."""
+    """No usable cluster configuration was found, or it is malformed, or its credentials cannot be had."""
 
 
 class InactivityTimeout(Exception):
     """A watch stream sent nothing for longer than the client-side inactivity timeout."""
+
+
+class HeaderTimeout(TimeoutError):
+    """The server (or a proxy) accepted a request but sent no response headers within the deadline.
+
+    A connection failure like a refused or reset connection: retry with back-off. It says nothing about
+    whether the server supports what was asked (e.g. WatchList).
+    """
 
 
 class ApiError(Exception):
@@ -75,8 +110,106 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """What it takes to talk to one API server right now, as plain data (secrets stay out of ``repr``)."""
+
+    #: The API server's base URL, without a trailing slash.
+    server: str
+    #: PEM bundle to verify the server with; None: the system's trust store.
+    ca_data: bytes | None = field(default=None, repr=False)
+    #: PEM client certificate and its key, when the user authenticates with one.
+    client_cert_data: bytes | None = field(default=None, repr=False)
+    client_key_data: bytes | None = field(default=None, repr=False)
+    #: Bearer token (without the ``Bearer`` prefix).
+    token: str | None = field(default=None, repr=False)
+    #: Skip verifying the server's certificate (``insecure-skip-tls-verify``).
+    insecure: bool = False
+    #: Name to verify the server's certificate against (and send as SNI) instead of the URL's host.
+    tls_server_name: str | None = None
+    #: HTTP(S) proxy for every request (``proxy-url``).
+    proxy_url: str | None = None
+    #: When the token or certificate stops working (an exec plugin's ``expirationTimestamp``), if known.
+    expiration: datetime.datetime | None = None
+    #: The context's namespace, for objects named without one.
+    default_namespace: str = "default"
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """The TLS settings for this server; False for plain HTTP."""
+        if not self.server.startswith("https:"):
+            return False
+        ctx = ssl.create_default_context()
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif self.ca_data:
+            ctx = ssl.create_default_context(cadata=self.ca_data.decode())
+        if self.client_cert_data and self.client_key_data:
+            # The ssl module only loads certificates from files; keep them on disk for as short as possible.
+            with tempfile.TemporaryDirectory() as tmp:
+                cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
+                cert.write_bytes(self.client_cert_data)
+                key.touch(mode=0o600)
+                key.write_bytes(self.client_key_data)
+                ctx.load_cert_chain(cert, key)
+        return ctx
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class _CredentialSource:
+    """Credentials that expire, with the loader that makes them again (it may run an exec plugin).
+
+    Thread-safe: the API client runs loads in a worker thread, kopf's login handler may call from another.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], Credentials],
+        first: Credentials,
+        clock: Callable[[], datetime.datetime] = _now,
+    ) -> None:
+        self._load = load
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current = first
+        self._loaded_at = clock()
+
+    def due(self) -> bool:
+        """Whether the current credentials expire within the leeway (a load would happen)."""
+        expiration = self._current.expiration
+        if expiration is None:
+            return False
+        leeway = min(EXPIRY_LEEWAY, max(expiration - self._loaded_at, datetime.timedelta(0)) / 2)
+        return self._clock() >= expiration - leeway
+
+    def get(self) -> Credentials:
+        with self._lock:
+            if self.due():
+                self._reload()
+            return self._current
+
+    def refresh(self, stale: Credentials | None) -> Credentials:
+        """Load again, unless another caller already replaced ``stale`` (one plugin run per 401 burst)."""
+        with self._lock:
+            if stale is None or stale is self._current:
+                self._reload()
+            return self._current
+
+    def _reload(self) -> None:
+        loaded_at = self._clock()
+        self._current = self._load()
+        self._loaded_at = loaded_at
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
-    """Everything needed to reach one API server. Secrets are held as bytes, never written to logs."""
+    """Everything needed to reach one API server. Secrets are held as bytes, never written to logs.
+
+    The credential fields hold what was loaded first; :meth:`credentials` gives the ones to use now (an exec
+    plugin's token is replaced when it expires, a token file is read again each time).
+    """
 
     server: str
     ca_data: bytes | None = None
@@ -86,6 +219,10 @@ class ClusterConfig:
     token_file: str | None = None
     insecure_skip_tls_verify: bool = False
     namespace: str = "default"
+    tls_server_name: str | None = None
+    proxy_url: str | None = None
+    #: Where fresh credentials come from when they expire (exec plugins, auth-providers); None: they don't.
+    source: _CredentialSource | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # keep tokens and keys out of logs
         return f"ClusterConfig(server={self.server!r}, namespace={self.namespace!r})"
@@ -102,18 +239,23 @@ class ClusterConfig:
 
     @classmethod
     def in_cluster(cls, sa_dir: Path = SERVICE_ACCOUNT_DIR) -> ClusterConfig:
-        host = os.environ.get("KUBERNETES_SERVICE_HOST")
-        port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        token_file = sa_dir / "token"
-        if not host or not token_file.exists():
-            raise ConfigError("not in a cluster: no KUBERNETES_SERVICE_HOST or no service account token")
-        if ":" in host:  # IPv6 literal
-            host = f"[{host}]"
-        ca = sa_dir / "ca.crt"
+        """The pod's service account, through the ``kubernetes`` client's in-cluster loader."""
+        k8s = _kubernetes()
+        token_file, ca_file = sa_dir / "token", sa_dir / "ca.crt"
+        environ = dict(os.environ)
+        environ.setdefault("KUBERNETES_SERVICE_PORT", "443")
+        loader = k8s.config.incluster_config.InClusterConfigLoader(
+            token_filename=str(token_file), cert_filename=str(ca_file), environ=environ
+        )
+        try:
+            loader.load_and_set(k8s.client.Configuration())
+        except k8s.config.ConfigException as exc:
+            raise ConfigError(f"not in a cluster: {exc}") from exc
         ns = sa_dir / "namespace"
         return cls(
-            server=f"https://{host}:{port}",
-            ca_data=ca.read_bytes() if ca.exists() else None,
+            server=str(loader.host),
+            ca_data=ca_file.read_bytes(),
+            # Projected service account tokens rotate: read the file on every request.
             token_file=str(token_file),
             namespace=ns.read_text().strip() if ns.exists() else "default",
         )
@@ -122,80 +264,72 @@ class ClusterConfig:
     def from_kubeconfig(
         cls, path: str | os.PathLike[str] | None = None, context: str | None = None
     ) -> ClusterConfig:
-        if path is None:
-            env = os.environ.get("KUBECONFIG", "")
-            # KUBECONFIG may list several files; the first existing one wins here (no merging).
-            candidates = [p for p in env.split(os.pathsep) if p] or [str(Path.home() / ".kube" / "config")]
-            path = next((p for p in candidates if Path(p).exists()), candidates[0])
-        file = Path(path).expanduser()
+        """A kubeconfig file (default: ``$KUBECONFIG``, several files merged as kubectl does, else
+        ``~/.kube/config``); file references in it are relative to the file that names them."""
+        k8s = _kubernetes()
+        paths = os.fspath(path) if path is not None else os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
-            doc = yaml.safe_load(file.read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read kubeconfig {file}: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise ConfigError(f"kubeconfig {file} is not a mapping")
-        return cls.from_kubeconfig_dict(doc, context, base_dir=file.parent)
+            merger = k8s.config.kube_config.KubeConfigMerger(paths)
+        except (OSError, k8s.config.ConfigException, ValueError) as exc:
+            raise ConfigError(f"cannot read kubeconfig {paths}: {exc}") from exc
+        if merger.config is None:
+            raise ConfigError(f"cannot read kubeconfig {paths}: no such file")
+        return _from_config_node(merger.config, context, None, merger.save_changes)
 
     @classmethod
     def from_kubeconfig_dict(
         cls, doc: Mapping[str, Any], context: str | None = None, *, base_dir: Path = Path(".")
     ) -> ClusterConfig:
-        ctx_name = context or doc.get("current-context")
-        if not ctx_name:
-            raise ConfigError("kubeconfig has no current-context")
-        ctx = _named(doc, "contexts", "context", ctx_name)
-        cluster = _named(doc, "clusters", "cluster", ctx.get("cluster"))
-        user = _named(doc, "users", "user", ctx.get("user")) if ctx.get("user") else {}
-        server = cluster.get("server")
-        if not server:
-            raise ConfigError(f"cluster of context {ctx_name!r} has no server")
+        """A kubeconfig already parsed; relative file references are taken from ``base_dir``."""
+        if not isinstance(doc, Mapping):
+            raise ConfigError("kubeconfig is not a mapping")
+        node = _kubernetes().config.kube_config.ConfigNode("kubeconfig", dict(doc))
+        return _from_config_node(node, context, str(base_dir.expanduser().absolute()), None)
 
-        def data(key: str) -> bytes | None:
-            section = cluster if key.startswith("certificate-authority") else user
-            if section.get(f"{key}-data"):
-                return base64.b64decode(section[f"{key}-data"])
-            if section.get(key):
-                return (base_dir / str(section[key])).expanduser().read_bytes()
-            return None
+    @property
+    def refreshable(self) -> bool:
+        """Whether loading the credentials again may give different ones (worth a retry after a 401)."""
+        return self.source is not None or self.token_file is not None
 
-        token_file = user.get("tokenFile")
-        has_credentials = user.get("token") or token_file or data("client-certificate")
-        if not has_credentials and (user.get("exec") or user.get("auth-provider")):
-            raise ConfigError(
-                f"user of context {ctx_name!r} authenticates through an exec or auth-provider plugin, "
-                "which statuswatch does not run; use a token, a token file or a client certificate"
-            )
-        return cls(
-            server=str(server).rstrip("/"),
-            ca_data=data("certificate-authority"),
-            client_cert_data=data("client-certificate"),
-            client_key_data=data("client-key"),
-            token=user.get("token") or None,
-            token_file=str((base_dir / token_file).expanduser()) if token_file else None,
-            insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
-            namespace=str(ctx.get("namespace") or "default"),
+    def credentials_due(self) -> bool:
+        """Whether :meth:`credentials` would load them again first (and so may block on an exec plugin)."""
+        return self.source is not None and self.source.due()
+
+    def credentials(self) -> Credentials:
+        """The credentials to use now, loaded again first if they expire soon.
+
+        May block while an exec plugin runs; async callers use a worker thread when
+        :meth:`credentials_due` says so. Raises :class:`ConfigError` when they cannot be had.
+        """
+        if self.source is not None:
+            return self.source.get()
+        return self._static_credentials()
+
+    def refresh_credentials(self, stale: Credentials | None = None) -> Credentials:
+        """Load the credentials again (after the server refused ``stale`` with a 401); may block."""
+        if self.source is not None:
+            return self.source.refresh(stale)
+        return self._static_credentials()
+
+    def _static_credentials(self) -> Credentials:
+        return Credentials(
+            server=self.server,
+            ca_data=self.ca_data,
+            client_cert_data=self.client_cert_data,
+            client_key_data=self.client_key_data,
+            token=self.bearer_token(),
+            insecure=self.insecure_skip_tls_verify,
+            tls_server_name=self.tls_server_name,
+            proxy_url=self.proxy_url,
+            default_namespace=self.namespace,
         )
 
     def ssl_context(self) -> ssl.SSLContext | bool:
-        if not self.server.startswith("https:"):
-            return False
-        ctx = ssl.create_default_context()
-        if self.insecure_skip_tls_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.ca_data:
-            ctx = ssl.create_default_context(cadata=self.ca_data.decode())
-        if self.client_cert_data and self.client_key_data:
-            # The ssl module only loads certificates from files; keep them on disk for as short as possible.
-            with tempfile.TemporaryDirectory() as tmp:
-                cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-                cert.write_bytes(self.client_cert_data)
-                key.touch(mode=0o600)
-                key.write_bytes(self.client_key_data)
-                ctx.load_cert_chain(cert, key)
-        return ctx
+        return self.credentials().ssl_context()
 
     def bearer_token(self) -> str | None:
+        if self.source is not None:
+            return self.source.get().token
         if self.token_file:
             # Projected service account tokens rotate; read the file on every request.
             with contextlib.suppress(OSError):
@@ -203,24 +337,154 @@ class ClusterConfig:
         return self.token
 
 
-def _named(doc: Mapping[str, Any], list_key: str, item_key: str, name: Any) -> Mapping[str, Any]:
-    for entry in doc.get(list_key) or []:
-        if isinstance(entry, Mapping) and entry.get("name") == name:
-            item = entry.get(item_key)
-            return item if isinstance(item, Mapping) else {}
+def _kubernetes() -> Any:
+    """The official client's package, imported on first use (it takes a noticeable fraction of a second).
+
+    Its config loaders carry no type annotations; they are used through this one untyped handle.
+    """
+    import kubernetes.client
+    import kubernetes.config.incluster_config
+    import kubernetes.config.kube_config
+
+    return kubernetes
+
+
+def _from_config_node(
+    node: Any, context: str | None, base_dir: str | None, persist: Callable[[], None] | None
+) -> ClusterConfig:
+    """Check the chosen context ourselves (for clear messages), then let the client's loader read it."""
+    try:
+        ctx_name = context or node.safe_get("current-context")
+        if not ctx_name:
+            raise ConfigError("kubeconfig has no current-context")
+        ctx = _named(node, "contexts", ctx_name, "context")
+        cluster = _named(node, "clusters", ctx.get("cluster"), "cluster")
+        user_name = ctx.get("user")
+        user = _named(node, "users", user_name, "user") if user_name else {}
+        if not cluster.get("server"):
+            raise ConfigError(f"cluster of context {ctx_name!r} has no server")
+        namespace = str(ctx.get("namespace") or "default")
+        proxy = cluster.get("proxy-url")
+        if proxy and not str(proxy).startswith(("http://", "https://")):
+            raise ConfigError(f"proxy-url {proxy!r}: only http:// and https:// proxies are supported")
+
+        def load() -> Credentials:
+            return _load_with_client(node, ctx_name, base_dir, persist, user, str(user_name), namespace)
+
+        first = load()
+    except _kubernetes().config.ConfigException as exc:
+        raise ConfigError(f"kubeconfig: {exc}") from exc
+    token_file = user.get("tokenFile") if not user.get("token") else None
+    if token_file:
+        # Read the file on every request rather than once, as for service account tokens.
+        token_base = base_dir if base_dir is not None else _node_dir(node, "users", user_name)
+        token_file = os.path.normpath(os.path.join(token_base, os.path.expanduser(str(token_file))))
+    dynamic = bool(user.get("exec") or user.get("auth-provider"))
+    return ClusterConfig(
+        server=first.server,
+        ca_data=first.ca_data,
+        client_cert_data=first.client_cert_data,
+        client_key_data=first.client_key_data,
+        token=None if token_file else first.token,
+        token_file=token_file or None,
+        insecure_skip_tls_verify=first.insecure,
+        namespace=namespace,
+        tls_server_name=first.tls_server_name,
+        proxy_url=first.proxy_url,
+        source=_CredentialSource(load, first) if dynamic else None,
+    )
+
+
+def _load_with_client(
+    node: Any,
+    context: str,
+    base_dir: str | None,
+    persist: Callable[[], None] | None,
+    user: Mapping[str, Any],
+    user_name: str,
+    namespace: str,
+) -> Credentials:
+    """One run of the ``kubernetes`` client's kubeconfig loader (exec plugins run here), as plain data."""
+    k8s = _kubernetes()
+    loader = k8s.config.kube_config.KubeConfigLoader(
+        config_dict=node, active_context=context, config_base_path=base_dir, config_persister=persist
+    )
+    cfg = k8s.client.Configuration()
+    loader.load_and_set(cfg)
+    # Read the key itself: get_api_key_with_prefix() would run the loader's own refresh hook again.
+    header = str(cfg.api_key.get("BearerToken") or "")
+    scheme, _, token = header.partition(" ")
+    if header and scheme.lower() != "bearer":
+        raise ConfigError(f"user {user_name!r}: only bearer tokens and client certificates are supported")
+    cert, key = _read(cfg.cert_file), _read(cfg.key_file)
+    if not token and not cert and (user.get("exec") or user.get("auth-provider")):
+        plugin = "exec plugin" if user.get("exec") else "auth-provider"
+        # The client's loader logs the plugin's own error (its exit status and stderr) and carries on.
+        raise ConfigError(f"the {plugin} of user {user_name!r} gave no credentials (see the error logged)")
+    expiry = getattr(loader, "expiry", None)
+    return Credentials(
+        server=str(cfg.host).rstrip("/"),
+        ca_data=_read(cfg.ssl_ca_cert),
+        client_cert_data=cert,
+        client_key_data=key,
+        token=token or None,
+        insecure=not cfg.verify_ssl,
+        tls_server_name=cfg.tls_server_name or None,
+        proxy_url=cfg.proxy or None,
+        expiration=expiry if isinstance(expiry, datetime.datetime) else None,
+        default_namespace=namespace,
+    )
+
+
+def _read(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _named(node: Any, list_key: str, name: Any, item_key: str) -> dict[str, Any]:
+    entries = node.safe_get(list_key) or []
+    for entry in entries:
+        value = getattr(entry, "value", entry)  # merged kubeconfigs hold ConfigNodes
+        if isinstance(value, Mapping) and value.get("name") == name:
+            item = value.get(item_key)
+            return dict(item) if isinstance(item, Mapping) else {}
     raise ConfigError(f"kubeconfig has no {item_key} named {name!r}")
+
+
+def _node_dir(node: Any, list_key: str, name: Any) -> str:
+    """The directory of the file that defined an entry of a merged kubeconfig."""
+    for entry in node.safe_get(list_key) or []:
+        value = getattr(entry, "value", entry)
+        if isinstance(value, Mapping) and value.get("name") == name:
+            path = getattr(entry, "path", None) or getattr(node, "path", None)
+            return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    return os.getcwd()
 
 
 class ApiClient:
     """One aiohttp session to one API server; JSON in, dicts out.
 
-    Use as an async context manager, or call :meth:`close` yourself.
+    Use as an async context manager, or call :meth:`close` yourself. Every request carries
+    ``user_agent`` (default ``statuswatch/<version>``), so the API server's metrics can tell us apart.
     """
 
-    def __init__(self, config: ClusterConfig | None = None, *, request_timeout: float = 60.0):
+    def __init__(
+        self,
+        config: ClusterConfig | None = None,
+        *,
+        request_timeout: float = 60.0,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ):
         self.config = config or ClusterConfig.load()
         self.request_timeout = request_timeout
+        self.user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._refresh_lock = asyncio.Lock()
+        self._tls: tuple[tuple[Any, ...], ssl.SSLContext | bool] | None = None
         # Per-server facts learnt at run time (e.g. whether WatchList is refused), shared by all streams.
         self.capabilities: dict[str, Any] = {}
 
@@ -242,19 +506,44 @@ class ApiClient:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=self.config.ssl_context(), limit=0)
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers={"Accept": "application/json", "User-Agent": "statuswatch"},
+                connector=aiohttp.TCPConnector(limit=0),
+                headers={"Accept": "application/json", "User-Agent": self.user_agent},
             )
         return self._session
 
-    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    async def _credentials(self) -> Credentials:
+        if self.config.credentials_due():
+            async with self._refresh_lock:  # one plugin run at a time, off the event loop
+                return await asyncio.to_thread(self.config.credentials)
+        return self.config.credentials()
+
+    async def _refreshed(self, stale: Credentials) -> bool:
+        """After a 401: load the credentials again; whether a retry is worth it."""
+        if not self.config.refreshable:
+            return False
+        _log.info("%s answered 401 Unauthorized; loading the credentials again", self.server)
+        async with self._refresh_lock:
+            await asyncio.to_thread(self.config.refresh_credentials, stale)
+        return True
+
+    def _request_options(self, creds: Credentials, extra: Mapping[str, str] | None) -> dict[str, Any]:
         headers = dict(extra or {})
-        token = self.config.bearer_token()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
+        if creds.token:
+            headers["Authorization"] = f"Bearer {creds.token}"
+        options: dict[str, Any] = {"headers": headers, "ssl": self._ssl(creds)}
+        if creds.tls_server_name:
+            options["server_hostname"] = creds.tls_server_name
+        if creds.proxy_url:
+            options["proxy"] = creds.proxy_url
+        return options
+
+    def _ssl(self, creds: Credentials) -> ssl.SSLContext | bool:
+        """One TLS context per set of certificates (rebuilt only when an exec plugin hands out new ones)."""
+        key = (creds.server, creds.ca_data, creds.client_cert_data, creds.client_key_data, creds.insecure)
+        if self._tls is None or self._tls[0] != key:
+            self._tls = (key, creds.ssl_context())
+        return self._tls[1]
 
     def _url(self, path: str) -> str:
         return self.config.server + (path if path.startswith("/") else "/" + path)
@@ -268,19 +557,33 @@ class ApiClient:
         *,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        """Any non-streaming request; raises :class:`ApiError` on a non-2xx answer."""
+        """Any non-streaming request; raises :class:`ApiError` on a non-2xx answer.
+
+        A 401 is answered by loading the credentials again (an exec plugin runs) and one retry.
+        """
         session = self._ensure_session()
         data = None if body is None else json.dumps(body)
-        headers = self._headers({"Content-Type": content_type} if data is not None else None)
+        extra = {"Content-Type": content_type} if data is not None else None
         timeout = aiohttp.ClientTimeout(total=self.request_timeout)
-        async with session.request(
-            method, self._url(path), params=_params(params), data=data, headers=headers, timeout=timeout
-        ) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                raise _error_from_response(resp.status, resp.reason, raw)
+        for attempt in range(2):
+            creds = await self._credentials()
+            async with session.request(
+                method,
+                self._url(path),
+                params=_params(params),
+                data=data,
+                timeout=timeout,
+                **self._request_options(creds, extra),
+            ) as resp:
+                raw = await resp.read()
+                status, reason = resp.status, resp.reason
+            if status == 401 and attempt == 0 and await self._refreshed(creds):
+                continue
+            if status >= 400:
+                raise _error_from_response(status, reason, raw)
             result = json.loads(raw) if raw else {}
             return result if isinstance(result, dict) else {"items": result}
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         return await self.request_json("GET", path, params)
@@ -296,51 +599,78 @@ class ApiClient:
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Stream a watch response as parsed JSON objects, one per line.
 
-        Raises :class:`ApiError` if the server refuses the request, :class:`InactivityTimeout` when nothing
-        arrives for ``inactivity_timeout`` seconds (hung connections behind NAT or load balancers never
-        see a reset), and ends normally when the server closes the stream.
+        Raises :class:`ApiError` if the server refuses the request (after one retry with fresh credentials
+        on a 401), :class:`HeaderTimeout` when the connection and the response headers together take longer
+        than ``connect_timeout`` seconds (a server or proxy that accepted the request and hangs),
+        :class:`InactivityTimeout` when nothing arrives for ``inactivity_timeout`` seconds (hung connections
+        behind NAT or load balancers never see a reset), and ends normally when the server closes the stream.
         """
+        resp = await self._open_stream(path, params, connect_timeout)
+        try:
+            if on_open is not None:
+                on_open()
+            pending: list[bytes] = []
+            chunks = resp.content.iter_any().__aiter__()
+            while True:
+                try:
+                    async with asyncio.timeout(inactivity_timeout):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
+                parts = chunk.split(b"\n")
+                if len(parts) == 1:  # a large object spans many chunks: join once, not per chunk
+                    pending.append(chunk)
+                    continue
+                pending.append(parts[0])
+                lines = [b"".join(pending), *parts[1:-1]]
+                pending = [parts[-1]] if parts[-1] else []
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+            rest = b"".join(pending)
+            if rest.strip():
+                yield json.loads(rest)
+        finally:
+            # Never hand a watch connection back to the pool: it is spent, and closing it here (not
+            # the server, later) keeps TIME_WAIT sockets off the API server's port.
+            resp.close()
+
+    async def _open_stream(
+        self, path: str, params: Mapping[str, str | int] | None, connect_timeout: float
+    ) -> aiohttp.ClientResponse:
+        """Send a watch request and wait, within ``connect_timeout``, for a successful response's headers."""
         session = self._ensure_session()
         # identity: since 1.37 gzip watch responses have one gzip member per event, which some aiohttp
         # releases silently truncate after the first member.
-        headers = self._headers({"Accept-Encoding": "identity"})
+        extra = {"Accept-Encoding": "identity"}
         timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
-        async with session.get(
-            self._url(path), params=_params(params), headers=headers, timeout=timeout
-        ) as resp:
-            if resp.status >= 400:
-                raw = await asyncio.wait_for(resp.read(), connect_timeout)
-                raise _error_from_response(resp.status, resp.reason, raw)
+        for attempt in range(2):
+            creds = await self._credentials()
+            deadline = asyncio.timeout(connect_timeout)
             try:
-                if on_open is not None:
-                    on_open()
-                pending: list[bytes] = []
-                chunks = resp.content.iter_any().__aiter__()
-                while True:
-                    try:
-                        async with asyncio.timeout(inactivity_timeout):
-                            chunk = await anext(chunks)
-                    except StopAsyncIteration:
-                        break
-                    except TimeoutError:
-                        raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
-                    parts = chunk.split(b"\n")
-                    if len(parts) == 1:  # a large object spans many chunks: join once, not per chunk
-                        pending.append(chunk)
-                        continue
-                    pending.append(parts[0])
-                    lines = [b"".join(pending), *parts[1:-1]]
-                    pending = [parts[-1]] if parts[-1] else []
-                    for line in lines:
-                        if line.strip():
-                            yield json.loads(line)
-                rest = b"".join(pending)
-                if rest.strip():
-                    yield json.loads(rest)
+                async with deadline:
+                    resp = await session.get(
+                        self._url(path),
+                        params=_params(params),
+                        timeout=timeout,
+                        **self._request_options(creds, extra),
+                    )
+            except TimeoutError:
+                if not deadline.expired():
+                    raise  # aiohttp's own connect timeout
+                raise HeaderTimeout(f"no response headers within {connect_timeout:g}s for {path}") from None
+            if resp.status < 400:
+                return resp
+            try:
+                raw = await asyncio.wait_for(resp.read(), connect_timeout)
             finally:
-                # Never hand a watch connection back to the pool: it is spent, and closing it here (not
-                # the server, later) keeps TIME_WAIT sockets off the API server's port.
                 resp.close()
+            if resp.status == 401 and attempt == 0 and await self._refreshed(creds):
+                continue
+            raise _error_from_response(resp.status, resp.reason, raw)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def _params(params: Mapping[str, str | int] | None) -> dict[str, str] | None:
