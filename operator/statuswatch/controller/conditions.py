@@ -115,10 +115,8 @@ def build_status(
     done = sum(1 for status in statuses if status == desired)
 
     if invalid:
-        reason = "InvalidSpec"
-        problem = _Verdict(
-            _FALSE, reason, _cut(spec_error or "spec: could not be read", MAX_CONDITION_MESSAGE)
-        )
+        message = _cut(spec_error or "spec: could not be read", MAX_CONDITION_MESSAGE)
+        problem = _Verdict(_FALSE, "InvalidSpec", message)
         all_current = problem
     elif any(report.refusal is not None for report in reports):
         problem = _Verdict(_FALSE, "IdentifierRefused", _refused_message(reports))
