@@ -152,5 +152,7 @@ def run(settings: OperatorSettings, *, verbose: bool = False, log_format: str = 
     """Run the operator in a new event loop (the ``statuswatch run`` command), logging to stderr."""
     kopf.configure(verbose=verbose, log_format=_LOG_FORMATS[log_format], log_refkey="statuswatch")
     if not verbose:
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        # kopf logs every handled event at INFO; our workers log what changed, which is what matters.
+        for noisy in ("aiohttp.access", "kopf.objects"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     asyncio.run(operate(settings))

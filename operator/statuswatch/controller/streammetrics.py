@@ -30,7 +30,7 @@ def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
     by_state: Counter[tuple[str, str]] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
     for stream in {id(stream): stream for stream in view.streams.values()}.values():
-        mode = stream.sync_mode or "none"
+        mode: str = stream.sync_mode or "none"
         if stream.error is not None:
             state = "failing"
         elif stream.synced:

@@ -78,6 +78,15 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
+class _NamedLog(logging.LoggerAdapter[logging.Logger]):
+    """Log lines that name their StatusWatch, in the text and as a structured field."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = dict(self.extra or {})
+        kwargs["extra"] = {**extra, **(kwargs.get("extra") or {})}
+        return f"[{extra.get('statuswatch')}] {msg}", kwargs
+
+
 class _Gone(Exception):
     """The StatusWatch was deleted under the worker."""
 
@@ -97,7 +106,7 @@ class Worker:
             str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or "")
         )
         self._ctx = context
-        self._log = logging.LoggerAdapter(context.logger, {"statuswatch": str(self.ref)})
+        self._log = _NamedLog(context.logger, {"statuswatch": str(self.ref)})
         self._raw_spec: Any = _snapshot(body.get("spec"))
         self._generation = _int(meta.get("generation"), 1)
         self._base: dict[str, Any] | None = _status_of(body)

@@ -1,0 +1,272 @@
+"""Running the real operator in end-to-end tests: a ``statuswatch run`` process under its own RBAC role.
+
+The operator is started as the product ships it (the console command, in a subprocess) with a kubeconfig for
+a ServiceAccount bound to the ClusterRole in ``config/rbac/role.yaml``, never as cluster-admin. Its metrics
+endpoint is how tests look inside (open streams, status writes); everything else is read from the API server
+with kubectl, as users and GitOps tools read it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from statuswatch.cluster.testing import E2ECluster, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
+OPERATOR_ROLE = ROOT / "config" / "rbac" / "role.yaml"
+CRASHLOOP_LABEL = ("statuswatch.io/simulate", "crashloop")
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+
+
+def operator_rules() -> list[dict[str, Any]]:
+    """The rules of the operator's shipped ClusterRole."""
+    role = yaml.safe_load(OPERATOR_ROLE.read_text())
+    rules: list[dict[str, Any]] = role["rules"]
+    return rules
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class OperatorProcess:
+    """One ``statuswatch run`` process; ``start()``/``stop()`` may be called repeatedly (restarts)."""
+
+    def __init__(self, kubeconfig: Path, namespace: str, log_dir: Path, *extra_args: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.log_dir = log_dir
+        self.extra_args = extra_args
+        self.port = free_port()
+        self.starts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"operator-{self.starts}.log"
+
+    def start(self) -> None:
+        assert self._process is None, "already running"
+        self.starts += 1
+        command = [
+            sys.executable,
+            "-m",
+            "statuswatch",
+            "run",
+            "-n",
+            self.namespace,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--metrics-port",
+            str(self.port),
+            *self.extra_args,
+        ]
+        with self.log_file.open("wb") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._ready, 60, f"the operator's /readyz (log: {self.log_file})")
+
+    def _ready(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise AssertionError(f"the operator exited with {self._process.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"the operator did not stop within 20s of SIGTERM:\n{self.log()}") from None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")[-6000:] if self.log_file.exists() else ""
+
+    def metrics(self) -> dict[str, float]:
+        """Every sample of ``/metrics`` as ``{'name{labels}': value}``."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match:
+                samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+        return samples
+
+    def metric_sum(self, name: str, **labels: str) -> float:
+        """The sum of ``name``'s samples whose labels include ``labels``."""
+        total = 0.0
+        for key, value in self.metrics().items():
+            metric, _, rest = key.partition("{")
+            if metric != name:
+                continue
+            if all(f'{label}="{wanted}"' in rest for label, wanted in labels.items()):
+                total += value
+        return total
+
+
+class Cluster:
+    """kubectl helpers over the session's cluster for one test namespace."""
+
+    def __init__(self, cluster: E2ECluster, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+
+    def apply(self, *documents: Mapping[str, Any]) -> None:
+        self.cluster.kubectl("apply", "-n", self.namespace, "-f", "-", input=yaml.safe_dump_all(documents))
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        done = self.cluster.kubectl(
+            "get", kind, name, "-n", self.namespace, "-o", "json", "--ignore-not-found", check=False
+        )
+        if done.returncode != 0 or not done.stdout.strip():
+            return None
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    def watch_object(self, name: str) -> dict[str, Any]:
+        found = self.get("statuswatch", name)
+        assert found is not None, f"statuswatch/{name} does not exist"
+        return found
+
+    def condition(self, name: str, kind: str) -> dict[str, Any] | None:
+        found = self.get("statuswatch", name) or {}
+        for condition in (found.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == kind:
+                result: dict[str, Any] = condition
+                return result
+        return None
+
+    def wait_status(
+        self, name: str, check: Callable[[dict[str, Any]], bool], what: str, timeout: float = 60
+    ) -> dict[str, Any]:
+        """Until ``check(statuswatch)`` holds; returns the object that satisfied it."""
+        seen: dict[str, Any] = {}
+
+        def satisfied() -> bool:
+            seen.clear()
+            seen.update(self.get("statuswatch", name) or {})
+            return bool(seen) and check(seen)
+
+        try:
+            wait_for(satisfied, timeout, f"statuswatch/{name}: {what}", interval=0.2)
+        except AssertionError as error:
+            raise AssertionError(
+                f"{error}\nlast seen status: {json.dumps(seen.get('status'), indent=1)}"
+            ) from None
+        return dict(seen)
+
+    def wait_condition(self, name: str, kind: str, status: str, timeout: float = 60) -> None:
+        """``kubectl wait --for=condition=KIND=STATUS``, as scripts do it."""
+        self.cluster.kubectl(
+            "wait",
+            f"--for=condition={kind}={status}",
+            f"statuswatch/{name}",
+            "-n",
+            self.namespace,
+            f"--timeout={timeout:g}s",
+            timeout=timeout + 30,
+        )
+
+    def events_for(self, name: str) -> list[dict[str, Any]]:
+        done = self.cluster.kubectl(
+            "get",
+            "events",
+            "-n",
+            self.namespace,
+            "--field-selector",
+            f"involvedObject.kind=StatusWatch,involvedObject.name={name}",
+            "-o",
+            "json",
+        )
+        items: list[dict[str, Any]] = json.loads(done.stdout).get("items") or []
+        return items
+
+
+def statuswatch(name: str, identifiers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "statuswatch.io/v1alpha1",
+        "kind": "StatusWatch",
+        "metadata": {"name": name},
+        "spec": {"identifiers": identifiers, "pollInterval": "2s", **spec},
+    }
+
+
+def deployment(
+    name: str,
+    *,
+    replicas: int = 2,
+    labels: Mapping[str, str] | None = None,
+    node_selector: Mapping[str, str] | None = None,
+    progress_deadline: int | None = None,
+    min_ready: int = 2,
+) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27"}]}
+    if node_selector:
+        pod_spec["nodeSelector"] = dict(node_selector)
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "minReadySeconds": min_ready,  # KWOK pods are Ready at once; this keeps InProgress observable
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name, **(labels or {})}}, "spec": pod_spec},
+    }
+    if progress_deadline is not None:
+        spec["progressDeadlineSeconds"] = progress_deadline
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+def statefulset(name: str, *, replicas: int = 1, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name, **(labels or {})}},
+                "spec": {"containers": [{"name": "app", "image": "postgres:17"}]},
+            },
+        },
+    }
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}}
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    wait_for(predicate, timeout, what, interval=0.2)
+
+
+def elapsed_since(start: float) -> float:
+    return time.monotonic() - start
