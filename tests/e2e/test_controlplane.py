@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -107,17 +106,29 @@ def test_restart_apiserver_cuts_watches_and_applies_flags(
 ) -> None:
     needs(RESTART_APISERVER)
     cluster.kubectl("create", "configmap", "before", "-n", namespace)
-    ended = threading.Event()
+    connected, probe_seen, ended = threading.Event(), threading.Event(), threading.Event()
+    failures: list[BaseException] = []
 
     def watch_until_closed() -> None:
-        with _open(cluster, f"/api/v1/namespaces/{namespace}/configmaps", {"watch": "1"}, 120) as response:
-            for _ in response:
-                pass
-        ended.set()
+        try:
+            path = f"/api/v1/namespaces/{namespace}/configmaps"
+            with _open(cluster, path, {"watch": "1"}, 120) as response:
+                connected.set()
+                for line in response:
+                    if json.loads(line)["object"]["metadata"]["name"] == "probe":
+                        probe_seen.set()
+        except Exception as error:  # a cut stream may end in a reset rather than a clean end of body
+            failures.append(error)
+        finally:
+            ended.set()
 
     watcher = threading.Thread(target=watch_until_closed, daemon=True)
     watcher.start()
-    time.sleep(1)
+    # The watch is live once an object created after it connected comes through it.
+    assert connected.wait(30), f"the watch never connected: {failures}"
+    cluster.kubectl("create", "configmap", "probe", "-n", namespace)
+    assert probe_seen.wait(30), f"the watch delivered nothing: {failures}"
+    assert not ended.is_set(), f"the watch ended before the restart: {failures}"
     server = cluster.server
 
     cluster.restart_apiserver(["--feature-gates=WatchList=false"])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,16 +19,69 @@ from statuswatch.cluster.testing import E2ECluster
 pytestmark = pytest.mark.timeout(240)
 
 
+def _env(cluster: E2ECluster) -> dict[str, str]:
+    return {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
 def run(cluster: E2ECluster, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-m", "statuswatch", "status", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=_env(cluster),
         check=False,
     )
+
+
+class Running:
+    """``statuswatch status`` started in the background, its stdout read line by line as it comes."""
+
+    def __init__(self, cluster: E2ECluster, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "statuswatch", "status", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(cluster),
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for_line(self, wanted: str, timeout: float) -> None:
+        """Read until a line starting with ``wanted``; fails if the command ends or time runs out first."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                raise AssertionError(f"status ended before printing {wanted!r}; printed {self.seen}")
+            self.seen.append(line)
+            if line.startswith(wanted):
+                return
+        raise AssertionError(f"no line {wanted!r} within {timeout}s; printed {self.seen}")
+
+    def finish(self, timeout: float) -> tuple[int, list[str], str]:
+        """Exit code, every stdout line, and stderr once the command has ended by itself."""
+        code = self.process.wait(timeout=timeout)
+        while (line := self.lines.get(timeout=10)) is not None:
+            self.seen.append(line)
+        assert self.process.stderr is not None
+        return code, self.seen, self.process.stderr.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def app(namespace: str, *, node_selector: dict[str, str] | None = None) -> str:
@@ -60,13 +116,20 @@ def test_until_current_exits_zero_when_the_rollout_is_done(
 ) -> None:
     manifest = tmp_path / "app.yaml"
     manifest.write_text(app(namespace))
-    cluster.kubectl("apply", "-f", str(manifest))
-    result = run(cluster, "-f", str(manifest), "--until", "current", "--timeout", "90s", "-o", "events")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    web = [line for line in lines if line.startswith(f"deployment.apps/{namespace}/web is ")]
-    assert web[0].startswith(f"deployment.apps/{namespace}/web is InProgress: ")
-    assert web[-1] == f"deployment.apps/{namespace}/web is Current: Deployment is available. Replicas: 2"
+    # Started before the apply: it reports the objects missing first, so it cannot miss the rollout.
+    status = Running(cluster, "-f", str(manifest), "--until", "current", "--timeout", "90s", "-o", "events")
+    try:
+        status.wait_for_line(f"deployment.apps/{namespace}/web is NotFound", timeout=60)
+        cluster.kubectl("apply", "-f", str(manifest))
+        code, lines, errors = status.finish(timeout=120)
+    finally:
+        status.stop()
+    assert code == 0, errors
+    web = [
+        line.partition(": ")[0] for line in lines if line.startswith(f"deployment.apps/{namespace}/web is ")
+    ]
+    assert web[:2] == [f"deployment.apps/{namespace}/web is {s}" for s in ("NotFound", "InProgress")]
+    assert lines[-1] == f"deployment.apps/{namespace}/web is Current: Deployment is available. Replicas: 2"
     assert f"service/{namespace}/web is Current: Service is ready" in lines
 
 
