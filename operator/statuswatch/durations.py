@@ -41,7 +41,9 @@ def parse_duration(text: str, *, bare_seconds: bool = False) -> timedelta:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position = match.end()
     if not stripped or position != len(stripped):
-        raise ValueError(f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 2m, 1m30s, 500ms, 1h")
+        raise ValueError(
+            f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 2m, 1m30s, 500ms, 1h"
+        )
     return timedelta(seconds=total)
 
 
