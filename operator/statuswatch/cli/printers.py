@@ -81,7 +81,7 @@ def make_printer(
 
 
 def _duration_text(timeout: timedelta | None) -> str:
-    return format_duration(timeout) if timeout is not None else "ever"
+    return format_duration(timeout) if timeout is not None else "the timeout"
 
 
 def _line(status: ResourceStatus) -> str:

@@ -11,7 +11,13 @@ from typing import ClassVar
 import pytest
 from rich.console import Console
 
-from statuswatch.cli.printers import EventsPrinter, JsonPrinter, PlainTablePrinter
+from statuswatch.cli.printers import (
+    EventsPrinter,
+    JsonPrinter,
+    LiveTablePrinter,
+    PlainTablePrinter,
+    make_printer,
+)
 from statuswatch.cli.status import StatusRequest, UsageError, resolve_identifiers
 from statuswatch.kstatus import Status
 from statuswatch.polling import ObjMetadata, PollUntil, ResourceStatus, ResourceUpdateEvent, StatusCollector
@@ -223,3 +229,23 @@ def test_plain_table_printer_ends_with_a_table_and_progress() -> None:
     assert "└ replicaset.apps/web-1" in lines[4]
     assert "└ pod/web-1-a" in lines[5]
     assert lines[-1].startswith("1/1 Current  aggregate Current  until current")
+
+
+@pytest.mark.parametrize(
+    ("output", "terminal", "expected"),
+    [
+        ("json", False, JsonPrinter),
+        ("events", True, EventsPrinter),
+        ("table", False, PlainTablePrinter),
+        ("table", True, LiveTablePrinter),
+    ],
+)
+def test_make_printer_picks_by_output_and_terminal(output: str, terminal: bool, expected: type) -> None:
+    console = Console(file=io.StringIO(), force_terminal=terminal)
+    printer = make_printer(output, console, Console(file=io.StringIO()), until=PollUntil.KNOWN, timeout=None)
+    assert type(printer) is expected
+
+
+def test_make_printer_refuses_an_unknown_output() -> None:
+    with pytest.raises(ValueError, match="unknown output 'yaml'"):
+        make_printer("yaml", Console(), Console(), until=PollUntil.KNOWN, timeout=None)
