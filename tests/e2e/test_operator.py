@@ -8,31 +8,31 @@ Helm 4 read it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from statuswatch.cluster.testing import E2ECluster
+from statuswatch.cluster.operator_testing import KubectlNamespace as Cluster
+from statuswatch.cluster.operator_testing import OperatorProcess
+from statuswatch.cluster.operator_testing import operator_rules as rules_of
+from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.kstatus import Status, compute
 
-from .conftest import ServiceAccountKubeconfig
-from .operator_support import (
-    CRASHLOOP_LABEL,
-    CRD_FILE,
-    Cluster,
-    OperatorProcess,
-    configmap,
-    deployment,
-    operator_rules,
-    statefulset,
-    statuswatch,
-    wait_until,
-)
-
 pytestmark = pytest.mark.timeout(300)
+
+ServiceAccountKubeconfig = Callable[..., Path]  # the conftest fixture's factory
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
+OPERATOR_ROLE = ROOT / "config" / "rbac" / "role.yaml"
+CRASHLOOP_LABEL = ("statuswatch.io/simulate", "crashloop")  # the local control plane's KWOK stage
+
+
+def operator_rules() -> list[dict[str, Any]]:
+    return rules_of(OPERATOR_ROLE)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,63 @@ def conditions(watch: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def condition_is(watch: dict[str, Any], kind: str, value: str, reason: str | None = None) -> bool:
     found = conditions(watch).get(kind)
     return found is not None and found["status"] == value and (reason is None or found["reason"] == reason)
+
+
+def statuswatch(name: str, identifiers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "statuswatch.io/v1alpha1",
+        "kind": "StatusWatch",
+        "metadata": {"name": name},
+        "spec": {"identifiers": identifiers, "pollInterval": "2s", **spec},
+    }
+
+
+def deployment(
+    name: str,
+    *,
+    replicas: int = 2,
+    labels: Mapping[str, str] | None = None,
+    node_selector: Mapping[str, str] | None = None,
+    progress_deadline: int | None = None,
+    min_ready: int = 2,
+) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27"}]}
+    if node_selector:
+        pod_spec["nodeSelector"] = dict(node_selector)
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "minReadySeconds": min_ready,  # KWOK pods are Ready at once; this keeps InProgress observable
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name, **(labels or {})}}, "spec": pod_spec},
+    }
+    if progress_deadline is not None:
+        spec["progressDeadlineSeconds"] = progress_deadline
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+def statefulset(name: str, *, replicas: int = 1, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name, **(labels or {})}},
+                "spec": {"containers": [{"name": "app", "image": "postgres:17"}]},
+            },
+        },
+    }
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}}
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    wait_for(predicate, timeout, what, interval=0.2)
 
 
 # -- the main path ---------------------------------------------------------------------------------------
@@ -188,7 +245,7 @@ def test_crash_looping_statefulset_is_stalled(operator: OperatorProcess, kube: C
 
 
 def test_deployment_past_its_progress_deadline_is_stalled(operator: OperatorProcess, kube: Cluster) -> None:
-    kube.apply(deployment("stuck", node_selector={"no-such-node": "x"}, progress_deadline=2))
+    kube.apply(deployment("stuck", node_selector={"no-such-node": "x"}, progress_deadline=2, min_ready=0))
     kube.apply(statuswatch("stuck", [{"group": "apps", "kind": "Deployment", "name": "stuck"}]))
     stalled = kube.wait_status(
         "stuck", lambda w: condition_is(w, "Stalled", "True", "ResourcesFailed"), "Stalled=True", timeout=90

@@ -183,7 +183,7 @@ class Worker:
         self._reports = {}
         self._slots = []
         try:
-            self._spec, self._spec_error = parse_spec(self._raw_spec), None
+            self._spec, self._spec_error = parse_spec(self._raw_spec, namespace=self.ref.namespace), None
         except SpecError as error:
             self._spec, self._spec_error = None, str(error)
             self._log.warning("invalid spec: %s", error)
@@ -220,13 +220,13 @@ class Worker:
         if namespaced is False:
             if not self._ctx.settings.allow_cluster_scoped:
                 return (
-                    f"Refused: {label} is cluster-scoped, and this operator serves cluster-scoped kinds only "
+                    f"{label} is cluster-scoped, and this operator serves cluster-scoped kinds only "
                     "when started with --allow-cluster-scoped"
                 )
             return None
         if given_namespace and given_namespace != self.ref.namespace:
             return (
-                f"Refused: namespace {given_namespace!r} is not this StatusWatch's namespace "
+                f"namespace {given_namespace!r} is not this StatusWatch's namespace "
                 f"({self.ref.namespace!r}); a StatusWatch may only watch objects in its own namespace"
             )
         return None

@@ -1,9 +1,10 @@
-"""Running the real operator in end-to-end tests: a ``statuswatch run`` process under its own RBAC role.
+"""The real operator as tests and benchmarks run it: a ``statuswatch run`` process, and kubectl helpers.
 
-The operator is started as the product ships it (the console command, in a subprocess) with a kubeconfig for
-a ServiceAccount bound to the ClusterRole in ``config/rbac/role.yaml``, never as cluster-admin. Its metrics
-endpoint is how tests look inside (open streams, status writes); everything else is read from the API server
-with kubectl, as users and GitOps tools read it.
+The operator is started as the product ships it (the command, in a subprocess) with whatever kubeconfig the
+caller gives, typically a ServiceAccount bound to the ClusterRole in ``config/rbac/role.yaml``, never
+cluster-admin. Its metrics endpoint is how callers look inside (open streams, status writes); everything else
+is read from the API server with kubectl, as users and GitOps tools read it. Like the rest of
+``statuswatch.cluster`` it imports nothing from the runtime layers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -24,17 +24,14 @@ import yaml
 
 from statuswatch.cluster.testing import E2ECluster, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
-OPERATOR_ROLE = ROOT / "config" / "rbac" / "role.yaml"
-CRASHLOOP_LABEL = ("statuswatch.io/simulate", "crashloop")
+__all__ = ["KubectlNamespace", "OperatorProcess", "free_port", "operator_rules"]
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
 
-def operator_rules() -> list[dict[str, Any]]:
-    """The rules of the operator's shipped ClusterRole."""
-    role = yaml.safe_load(OPERATOR_ROLE.read_text())
+def operator_rules(role_file: Path) -> list[dict[str, Any]]:
+    """The rules of a (Cluster)Role manifest, e.g. the operator's shipped ``config/rbac/role.yaml``."""
+    role = yaml.safe_load(role_file.read_text())
     rules: list[dict[str, Any]] = role["rules"]
     return rules
 
@@ -133,8 +130,8 @@ class OperatorProcess:
         return total
 
 
-class Cluster:
-    """kubectl helpers over the session's cluster for one test namespace."""
+class KubectlNamespace:
+    """kubectl helpers over one cluster, for one namespace: apply, get, wait for a StatusWatch."""
 
     def __init__(self, cluster: E2ECluster, namespace: str) -> None:
         self.cluster = cluster
@@ -209,64 +206,3 @@ class Cluster:
         )
         items: list[dict[str, Any]] = json.loads(done.stdout).get("items") or []
         return items
-
-
-def statuswatch(name: str, identifiers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "statuswatch.io/v1alpha1",
-        "kind": "StatusWatch",
-        "metadata": {"name": name},
-        "spec": {"identifiers": identifiers, "pollInterval": "2s", **spec},
-    }
-
-
-def deployment(
-    name: str,
-    *,
-    replicas: int = 2,
-    labels: Mapping[str, str] | None = None,
-    node_selector: Mapping[str, str] | None = None,
-    progress_deadline: int | None = None,
-    min_ready: int = 2,
-) -> dict[str, Any]:
-    pod_spec: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27"}]}
-    if node_selector:
-        pod_spec["nodeSelector"] = dict(node_selector)
-    spec: dict[str, Any] = {
-        "replicas": replicas,
-        "minReadySeconds": min_ready,  # KWOK pods are Ready at once; this keeps InProgress observable
-        "selector": {"matchLabels": {"app": name}},
-        "template": {"metadata": {"labels": {"app": name, **(labels or {})}}, "spec": pod_spec},
-    }
-    if progress_deadline is not None:
-        spec["progressDeadlineSeconds"] = progress_deadline
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
-
-
-def statefulset(name: str, *, replicas: int = 1, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "serviceName": name,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name, **(labels or {})}},
-                "spec": {"containers": [{"name": "app", "image": "postgres:17"}]},
-            },
-        },
-    }
-
-
-def configmap(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}}
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    wait_for(predicate, timeout, what, interval=0.2)
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start
