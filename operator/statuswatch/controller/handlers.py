@@ -24,32 +24,20 @@ __all__ = ["build_registry", "connection_info"]
 
 
 def connection_info(config: ClusterConfig) -> kopf.ConnectionInfo:
-    """kopf's view of the credentials in ``config`` (refreshed ones, when the loader can refresh them)."""
-    credentials = getattr(config, "credentials", None)
-    if callable(credentials):
-        creds = credentials()
-        return kopf.ConnectionInfo(
-            server=creds.server,
-            ca_data=creds.ca_data,
-            insecure=creds.insecure,
-            token=creds.token,
-            scheme="Bearer" if creds.token else None,
-            certificate_data=creds.client_cert_data,
-            private_key_data=creds.client_key_data,
-            default_namespace=creds.default_namespace,
-            proxy_url=creds.proxy_url,
-            expiration=_aware(creds.expiration),
-        )
-    token = config.bearer_token()
+    """kopf's view of the credentials in ``config``: the same ones the shared view uses, refreshed when due
+    (an exec plugin is re-run), so kopf and the streams never disagree about who the operator is."""
+    creds = config.credentials()
     return kopf.ConnectionInfo(
-        server=config.server,
-        ca_data=config.ca_data,
-        insecure=config.insecure_skip_tls_verify,
-        token=token,
-        scheme="Bearer" if token else None,
-        certificate_data=config.client_cert_data,
-        private_key_data=config.client_key_data,
-        default_namespace=config.namespace,
+        server=creds.server,
+        ca_data=creds.ca_data,
+        insecure=creds.insecure,
+        token=creds.token,
+        scheme="Bearer" if creds.token else None,
+        certificate_data=creds.client_cert_data,
+        private_key_data=creds.client_key_data,
+        default_namespace=creds.default_namespace,
+        proxy_url=creds.proxy_url,
+        expiration=_aware(creds.expiration),
     )
 
 

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.transport import Transport
 
-__all__ = ["CountingTransport", "Metrics"]
+__all__ = ["CONTROLLER", "LATENCY_BUCKETS", "CountingTransport", "Metrics"]
 
 CONTROLLER = "statuswatch"
 # From well under a write's round trip to the order of a poll interval.

@@ -32,7 +32,7 @@ from .worker import WorkerContext
 
 __all__ = ["kopf_settings", "operate", "run"]
 
-log = logging.getLogger("statuswatch.controller")
+_log = logging.getLogger("statuswatch.controller")
 
 
 def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
@@ -101,7 +101,7 @@ async def operate(
         registry = build_registry(supervisor, config, probe)
         server = await _serve_metrics(settings, metrics, ready) if settings.metrics_port is not None else None
         scope = "all namespaces" if settings.all_namespaces else ", ".join(namespaces)
-        log.info("statuswatch operator serving %s on %s", scope, config.server)
+        _log.info("statuswatch operator serving %s on %s", scope, config.server)
         try:
             await kopf.operator(
                 registry=registry,
@@ -141,7 +141,7 @@ async def _serve_metrics(settings: OperatorSettings, metrics: Metrics, ready: as
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
-    log.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
+    _log.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
     return runner
 
 

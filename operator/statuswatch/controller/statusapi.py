@@ -16,7 +16,18 @@ from typing import Any, Protocol
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.transport import Transport
 
-__all__ = ["GROUP", "KIND", "PLURAL", "VERSION", "ApiStatusSink", "ObjectRef", "StatusSink", "WatchGone"]
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "KIND",
+    "PLURAL",
+    "VERSION",
+    "ApiStatusSink",
+    "ObjectRef",
+    "StatusSink",
+    "WatchGone",
+    "status_patch",
+]
 
 GROUP = "statuswatch.io"
 VERSION = "v1alpha1"

@@ -21,7 +21,7 @@ from .worker import Worker, WorkerContext
 
 __all__ = ["Supervisor"]
 
-Key = tuple[str, str]  # namespace, name
+_Key = tuple[str, str]  # namespace, name
 
 
 class Supervisor:
@@ -30,14 +30,14 @@ class Supervisor:
     def __init__(self, context: WorkerContext, *, logger: logging.Logger | None = None) -> None:
         self._ctx = context
         self._log = logger or logging.getLogger("statuswatch.controller")
-        self._workers: dict[Key, Worker] = {}
+        self._workers: dict[_Key, Worker] = {}
         context.metrics.add_state("statuswatches", self._gauges)
 
     def __len__(self) -> int:
         return len(self._workers)
 
     @property
-    def workers(self) -> Mapping[Key, Worker]:
+    def workers(self) -> Mapping[_Key, Worker]:
         return self._workers
 
     async def observe(self, event_type: str | None, body: Mapping[str, Any]) -> None:
@@ -62,7 +62,7 @@ class Supervisor:
         else:
             worker.observe(body)
 
-    async def _stop(self, key: Key) -> None:
+    async def _stop(self, key: _Key) -> None:
         worker = self._workers.pop(key, None)
         self._update_gauge()
         if worker is not None:
