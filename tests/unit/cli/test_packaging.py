@@ -1,7 +1,7 @@
-"""The wheel carries the sample manifests, and ``statuswatch demo`` finds them in an installed copy.
+"""The wheel carries the manifests (CRD, RBAC, samples), and ``statuswatch demo`` finds them when installed.
 
-The samples live once, in ``config/samples`` (kustomize layout); ``operator/statuswatch/samples`` is a link
-to it. This builds a real wheel from a copy of the sources (so the working tree gets no build output),
+The manifests live once, in ``config/`` (kustomize layout); ``operator/statuswatch/manifests`` is a link to
+it. This builds a real wheel from a copy of the sources (so the working tree gets no build output),
 installs it into a scratch directory and asks the installed package for its samples.
 """
 
@@ -36,20 +36,22 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_samples_are_a_link_to_config_samples() -> None:
-    link = ROOT / "operator" / "statuswatch" / "samples"
+def test_manifests_are_a_link_to_config() -> None:
+    link = ROOT / "operator" / "statuswatch" / "manifests"
 
     assert link.is_symlink()
-    assert link.resolve() == (ROOT / "config" / "samples").resolve()
+    assert link.resolve() == (ROOT / "config").resolve()
 
 
-def test_the_wheel_holds_every_sample_manifest(wheel: Path) -> None:
+def test_the_wheel_holds_every_manifest(wheel: Path) -> None:
     expected = {
-        f"statuswatch/samples/{path.relative_to(ROOT / 'config' / 'samples').as_posix()}"
-        for path in (ROOT / "config" / "samples").rglob("*.yaml")
+        f"statuswatch/manifests/{path.relative_to(ROOT / 'config').as_posix()}"
+        for path in (ROOT / "config").rglob("*.yaml")
     }
+    assert "statuswatch/manifests/crd/statuswatches.statuswatch.io.yaml" in expected
+    assert "statuswatch/manifests/samples/demo/60-statuswatch.yaml" in expected
     with zipfile.ZipFile(wheel) as archive:
-        shipped = {name for name in archive.namelist() if name.startswith("statuswatch/samples/")}
+        shipped = {name for name in archive.namelist() if name.startswith("statuswatch/manifests/")}
 
     assert expected
     assert expected <= shipped
