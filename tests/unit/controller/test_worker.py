@@ -1,0 +1,301 @@
+"""Workers and the supervisor on fakes: when they write, what they poll, how they recover (loop time)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from statuswatch.controller.metrics import Metrics
+from statuswatch.controller.settings import OperatorSettings
+from statuswatch.controller.statusapi import ObjectRef
+from statuswatch.controller.supervisor import Supervisor
+from statuswatch.controller.testing import MemorySink, ScriptedPoll, StaticScopes
+from statuswatch.controller.worker import Worker, WorkerContext
+from statuswatch.kstatus import Status
+from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, SyncEvent
+
+pytestmark = pytest.mark.looptime
+
+EPOCH = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SCOPES = {
+    ("apps", "Deployment"): True,
+    ("", "ConfigMap"): True,
+    ("rbac.authorization.k8s.io", "ClusterRole"): False,
+}
+WEB = ObjMetadata("apps", "Deployment", "shop", "web")
+CFG = ObjMetadata("", "ConfigMap", "shop", "cfg")
+DEFAULT_IDENTIFIERS = [
+    {"group": "apps", "kind": "Deployment", "name": "web"},
+    {"kind": "ConfigMap", "name": "cfg"},
+]
+
+
+def clock() -> datetime:
+    return EPOCH + timedelta(seconds=asyncio.get_running_loop().time())
+
+
+def context(poll: ScriptedPoll, sink: MemorySink, **settings: Any) -> WorkerContext:
+    return WorkerContext(
+        poll=poll,
+        scope_of=StaticScopes(SCOPES),
+        sink=sink,
+        metrics=Metrics(),
+        settings=OperatorSettings(poll_restart_backoff=(1.0,), write_retry=(0.5,), **settings),
+        logger=logging.getLogger("test"),
+        now=clock,
+    )
+
+
+def body(
+    identifiers: list[dict[str, str]] | None = None,
+    *,
+    generation: int = 1,
+    uid: str = "uid-1",
+    status: Mapping[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "apiVersion": "statuswatch.io/v1alpha1",
+        "kind": "StatusWatch",
+        "metadata": {"name": "w", "namespace": "shop", "uid": uid, "generation": generation},
+        "spec": {
+            "identifiers": identifiers
+            if identifiers is not None
+            else [
+                {"group": "apps", "kind": "Deployment", "name": "web"},
+                {"kind": "ConfigMap", "name": "cfg"},
+            ],
+            "pollInterval": "2s",
+            **spec,
+        },
+    }
+    if status is not None:
+        result["status"] = dict(status)
+    return result
+
+
+def update(identifier: ObjMetadata, status: Status, message: str = "") -> ResourceUpdateEvent:
+    return ResourceUpdateEvent(ResourceStatus(identifier, status, message or f"{status.value}!"))
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
+
+
+def aggregates(sink: MemorySink) -> list[tuple[str, str]]:
+    return [(status["aggregateStatus"], status["progress"]) for _, status in sink.writes]
+
+
+async def test_a_new_statuswatch_gets_a_waiting_status_then_one_write_per_burst() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    await settle()
+    assert aggregates(sink) == [("Unknown", "0/2")]
+    assert sink.writes[0][1]["resources"][0]["message"] == "Waiting for the first status"
+    assert poll.current.identifiers == [WEB, CFG]
+    assert poll.current.options.poll_interval == 2
+
+    poll.emit(update(WEB, Status.IN_PROGRESS, "Ready: 1/3"), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    assert aggregates(sink) == [("Unknown", "0/2"), ("InProgress", "1/2")]
+
+    poll.emit(update(WEB, Status.IN_PROGRESS, "Ready: 2/3"), update(WEB, Status.CURRENT))
+    await settle()
+    assert aggregates(sink)[-1] == ("Current", "2/2")
+    assert len(sink.writes) == 3  # the two changes arrived together: one write
+    assert [(e.type, e.reason) for e in sink.events] == [("Normal", "AllCurrent")]
+    await worker.stop()
+    assert poll.current.closed
+
+
+async def test_nothing_is_written_before_the_first_full_cycle_nor_when_the_status_is_already_right() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    first = Worker(context(poll, sink), body())
+    first.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    await first.stop()
+    written = sink.writes[-1][1]
+
+    restarted_sink = MemorySink()  # an operator restart: the object carries what the first one wrote
+    restarted = Worker(context(poll, restarted_sink), body(status=written))
+    restarted.start()
+    await settle()
+    poll.emit(update(WEB, Status.IN_PROGRESS, "Ready: 2/3"))
+    await settle()
+    assert restarted_sink.writes == []  # not synced yet: a partial view is never published
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle(5)
+    assert restarted_sink.writes == []
+    assert restarted_sink.events == []
+    await restarted.stop()
+
+
+async def test_a_spec_change_replans_the_poll_at_once() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    old = poll.current
+
+    worker.observe(body([{"kind": "ConfigMap", "name": "cfg"}], generation=2))
+    await settle()
+    assert old.closed
+    assert poll.current is not old
+    assert poll.current.identifiers == [CFG]
+    poll.emit(update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    latest = sink.writes[-1][1]
+    assert latest["observedGeneration"] == 2
+    assert latest["progress"] == "1/1"
+    await worker.stop()
+
+
+async def test_timeout_is_reported_when_it_falls_due_without_any_change() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body(timeout="10s"))
+    worker.start()
+    await settle()
+    poll.emit(update(WEB, Status.IN_PROGRESS, "Ready: 1/3"), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    writes = len(sink.writes)
+    await asyncio.sleep(9)
+    assert len(sink.writes) == writes
+    await asyncio.sleep(1.5)
+    stalled = {c["type"]: c for c in sink.writes[-1][1]["conditions"]}["Stalled"]
+    assert (stalled["status"], stalled["reason"]) == ("True", "Timeout")
+    assert ("Warning", "TimedOut") in [(e.type, e.reason) for e in sink.events]
+    await worker.stop()
+
+
+async def test_a_failed_poll_reads_unknown_with_the_reason_and_is_restarted() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    poll.fail(RuntimeError("reader bug"))
+    await settle()
+    failed = sink.writes[-1][1]
+    assert failed["aggregateStatus"] == "Unknown"
+    assert failed["resources"][0]["message"] == "polling stopped (RuntimeError: reader bug); retrying in 1s"
+    assert len(poll.calls) == 1
+    await asyncio.sleep(1.1)
+    assert len(poll.calls) == 2
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    assert sink.writes[-1][1]["aggregateStatus"] == "Current"
+    await worker.stop()
+
+
+async def test_other_namespaces_and_cluster_scoped_kinds_are_refused_and_never_polled() -> None:
+    identifiers = [
+        {"kind": "ConfigMap", "name": "cfg"},
+        {"kind": "ConfigMap", "namespace": "other", "name": "secret-ish"},
+        {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+    ]
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body(identifiers))
+    worker.start()
+    await settle()
+    assert poll.current.identifiers == [CFG]
+    poll.emit(update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    resources = sink.writes[-1][1]["resources"]
+    assert [r["status"] for r in resources] == ["Current", "Unknown", "Unknown"]
+    assert resources[1]["message"].startswith(
+        "namespace 'other' is not this StatusWatch's namespace ('shop')"
+    )
+    assert resources[2]["message"].startswith("ClusterRole.rbac.authorization.k8s.io is cluster-scoped")
+    await worker.stop()
+
+    allowed = ScriptedPoll()
+    permissive = Worker(context(allowed, MemorySink(), allow_cluster_scoped=True), body(identifiers[2:]))
+    permissive.start()
+    await settle()
+    assert allowed.current.identifiers == [
+        ObjMetadata("rbac.authorization.k8s.io", "ClusterRole", "", "admin")
+    ]
+    await permissive.stop()
+
+
+async def test_an_invalid_spec_is_reported_and_nothing_is_polled() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body(pollInterval="soon"))
+    worker.start()
+    await settle()
+    assert poll.calls == []
+    (_, status), *_ = sink.writes
+    stalled = {c["type"]: c for c in status["conditions"]}["Stalled"]
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+    assert "spec.pollInterval" in stalled["message"]
+    await worker.stop()
+
+
+async def test_failed_writes_are_retried_and_a_deleted_watch_stops_its_worker() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    sink.failures.append(ConnectionError("API server restarting"))
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    await settle()
+    assert sink.writes == []
+    await asyncio.sleep(0.6)
+    assert aggregates(sink) == [("Unknown", "0/2")]
+
+    sink.gone.add(ObjectRef("shop", "w", "uid-1"))
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    assert not worker.running
+    assert poll.current.closed
+
+
+async def test_someone_elses_status_edit_is_put_right() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), update(CFG, Status.CURRENT), SyncEvent())
+    await settle()
+    ours = sink.writes[-1][1]
+    worker.observe(body(status={**ours, "aggregateStatus": "Failed"}))
+    await settle()
+    assert sink.writes[-1][1] == ours
+    writes = len(sink.writes)
+    worker.observe(body(status=ours))  # the event of our own write: nothing to do
+    await settle()
+    assert len(sink.writes) == writes
+    await worker.stop()
+
+
+async def test_supervisor_keeps_one_worker_per_object_and_follows_its_lifecycle() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    ctx = context(poll, sink)
+    supervisor = Supervisor(ctx)
+    await supervisor.observe(None, body())
+    await supervisor.observe("MODIFIED", body())
+    await settle()
+    assert len(supervisor) == 1
+    assert len(poll.calls) == 1
+    first = supervisor.workers[("shop", "w")]
+
+    await supervisor.observe("MODIFIED", body(uid="uid-2"))  # deleted and re-created meanwhile
+    await settle()
+    assert not first.running
+    assert supervisor.workers[("shop", "w")].ref.uid == "uid-2"
+
+    await supervisor.observe("DELETED", body(uid="uid-2"))
+    await settle()
+    assert len(supervisor) == 0
+    assert all(call.closed for call in poll.calls)
+    assert "controller_runtime_active_workers" in ctx.metrics.render().decode()
+    await supervisor.close()
