@@ -5,7 +5,9 @@ state, with LIST+WATCH as fallback), shared by every consumer so API load does n
 StatusWatches. Objects are projected at ingest to what status computation reads.
 
 - :class:`Reader` / :class:`RetrieveType`: every change to chosen built-in types, as one async iterator.
-- :class:`SharedView` / :class:`Subscription`: any group/kind on demand, with store reads and sync state.
+- :class:`SharedView` / :class:`Subscription`: any group/kind on demand, with store reads, sync state and
+  :class:`StreamHealth`; optionally one cluster-wide stream per kind for many namespaces.
+- :class:`Transport`: what all of it asks of an API client; :mod:`.testing` has a scripted fake.
 - :class:`ApiClient` / :class:`ClusterConfig` / :class:`ApiError`: the HTTP layer, also for direct GETs.
 - :class:`RestMapper` / :class:`ResourceType` / :class:`NoMatchError`: discovery.
 """
@@ -15,14 +17,16 @@ from .discovery import NoMatchError, ResourceType, RestMapper
 from .reader import RELIST_MAX, RELIST_MIN, Reader, RetrieveType
 from .selector import SelectorError, compile_selector, matches
 from .store import Change, ChangeType
-from .stream import Stream, StreamSettings
-from .view import SharedView, Subscription
+from .stream import Backoff, Stream, StreamHealth, StreamSettings
+from .transport import Transport
+from .view import SharedView, StreamKey, Subscription
 
 __all__ = [
     "RELIST_MAX",
     "RELIST_MIN",
     "ApiClient",
     "ApiError",
+    "Backoff",
     "Change",
     "ChangeType",
     "ClusterConfig",
@@ -36,8 +40,11 @@ __all__ = [
     "SelectorError",
     "SharedView",
     "Stream",
+    "StreamHealth",
+    "StreamKey",
     "StreamSettings",
     "Subscription",
+    "Transport",
     "compile_selector",
     "matches",
 ]

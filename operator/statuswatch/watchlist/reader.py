@@ -8,19 +8,20 @@ computation needs (see :func:`statuswatch.kstatus.project`), plus apiVersion and
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import enum
 import logging
 from datetime import timedelta
 from typing import Any
 
-from .connection import ApiClient, ClusterConfig
-from .discovery import RestMapper
+from .connection import ApiClient, ApiError, ClusterConfig
+from .discovery import NoMatchError, RestMapper
 from .store import Change
-from .stream import Projector, StreamSettings
-from .view import SharedView, Subscription
+from .stream import Projector, StreamHealth, StreamSettings
+from .transport import Transport
+from .view import SharedView, StreamKey, Subscription
 
-__all__ = ["RELIST_MAX", "RELIST_MIN", "Reader", "RetrieveType"]
+__all__ = ["RELIST_MAX", "RELIST_MIN", "TYPES", "Reader", "RetrieveType"]
 
 RELIST_MIN = timedelta(hours=1)
 RELIST_MAX = timedelta(days=7)
@@ -79,6 +80,8 @@ class Reader:
     ``filter_size``: per stream, how many recent (uid, resourceVersion) pairs are remembered to drop
     duplicate and replayed events (default 4096).
     ``logger``: where connection trouble and fallbacks are reported.
+    ``transport``: an API client to use instead of one made from ``config`` (the reader does not close it),
+    e.g. :class:`~.testing.FakeTransport` in tests.
 
     Use ``async with Reader(...) as reader: async for change in reader: ...``. ``close()`` stops every
     stream and ends the iteration; it may be called more than once. If a type cannot be read at all
@@ -96,6 +99,7 @@ class Reader:
         queue_size: int = 1024,
         projector: Projector | None = None,
         settings: StreamSettings | None = None,
+        transport: Transport | None = None,
     ):
         retrieve = RetrieveType(retrieve)
         if not retrieve:
@@ -105,12 +109,13 @@ class Reader:
         self.retrieve = retrieve
         self.config = config
         self.relist = relist
-        self._settings = settings or StreamSettings()
-        self._settings.relist_interval = _check_relist(relist)
-        self._settings.filter_size = filter_size
+        self._settings = dataclasses.replace(
+            settings or StreamSettings(), relist_interval=_check_relist(relist), filter_size=filter_size
+        )
         self._log = logger or logging.getLogger("statuswatch.watchlist")
         self._queue_size = queue_size
         self._projector = projector
+        self._transport = transport
         self._client: ApiClient | None = None
         self._view: SharedView | None = None
         self._subs: list[Subscription] = []
@@ -133,10 +138,14 @@ class Reader:
             raise RuntimeError("the reader is closed")
         if self._view is not None:
             return
-        self._client = ApiClient(self.config or ClusterConfig.load())
+        client: Transport
+        if self._transport is not None:
+            client = self._transport
+        else:
+            client = self._client = ApiClient(self.config or ClusterConfig.load())
         self._view = SharedView(
-            self._client,
-            RestMapper(self._client),
+            client,
+            RestMapper(client),
             settings=self._settings,
             projector=self._projector,
             queue_size=self._queue_size,
@@ -154,29 +163,48 @@ class Reader:
             await self._out.put(change)
 
     async def _watch_errors(self, sub: Subscription) -> None:
-        # A type that cannot be read at all is the caller's problem; later trouble is retried quietly.
-        try:
-            await sub.wait_synced()
-        except Exception as exc:
-            await self._out.put(exc)
+        # A type that cannot be read at all (forbidden, not served) is the caller's problem. Connection
+        # trouble is retried by the stream and shows in health(); it does not end the iteration.
+        while True:
+            try:
+                await sub.wait_synced()
+                return
+            except (ApiError, NoMatchError) as exc:
+                if not isinstance(exc, ApiError) or (400 <= exc.status < 500 and exc.status != 429):
+                    await self._out.put(exc)
+                    return
+            except Exception as exc:
+                self._log.debug("%r not synced yet: %s", sub, exc)
+            await sub.stream.wait_changed()
 
     async def close(self) -> None:
+        """Stop every stream and end the iteration; also when some part fails while stopping."""
         if self._closed:
             return
         self._closed = True
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._view is not None:
-            await self._view.close()
-        if self._client is not None:
-            await self._client.close()
-        while not self._out.empty():
-            self._out.get_nowait()
-        self._out.put_nowait(None)
+        try:
+            for task in tasks:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
+                except Exception:
+                    self._log.exception("%s failed", task.get_name())
+        finally:
+            try:
+                if self._view is not None:
+                    await self._view.close()
+            finally:
+                if self._client is not None:
+                    await self._client.close()
+                while not self._out.empty():
+                    self._out.get_nowait()
+                self._out.put_nowait(None)
 
     async def __aenter__(self) -> Reader:
         try:
@@ -205,6 +233,10 @@ class Reader:
 
     def synced(self) -> bool:
         return bool(self._subs) and all(s.synced for s in self._subs)
+
+    def health(self) -> dict[StreamKey, StreamHealth]:
+        """Every stream's state (see :meth:`SharedView.health`)."""
+        return self.view.health() if self._view is not None else {}
 
     def stats(self) -> dict[str, Any]:
         return {f"{s.key[1]}.{s.key[0] or 'core'}": dict(s.stream.stats) for s in self._subs}

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Selector", "SelectorError", "compile_selector", "matches", "to_query"]
+__all__ = [
+    "Requirement",
+    "Selector",
+    "SelectorError",
+    "compile_selector",
+    "matches",
+    "requirements",
+    "to_query",
+]
 
 Selector = Mapping[str, Any]
 Requirement = tuple[str, str, frozenset[str]]

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Change", "ChangeType", "Key", "Store", "compact", "object_key"]
+__all__ = ["DEFAULT_FILTER_SIZE", "Change", "ChangeType", "Key", "Store", "compact", "object_key"]
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
 Key = tuple[str, str]  # (namespace, name); namespace is "" for cluster-scoped objects

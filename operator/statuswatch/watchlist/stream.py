@@ -1,71 +1,138 @@
-"""One watch stream per (resource type, namespace): sync, resume, relist, fallback, fan-out.
+"""One watch stream per (resource type, namespace): sync, resume, relist, fallback, fan-out, health.
 
 This is the part a plain ``watch`` loop gets wrong. The stream
 
 * syncs with a WatchList request (``sendInitialEvents=true``) and treats the BOOKMARK annotated
   ``k8s.io/initial-events-end`` as "synced";
-* falls back to paged LIST + WATCH when the server refuses WatchList (remembered per server) or when no
-  end bookmark arrives in time (remembered per resource type: aggregated APIs are known to omit it);
+* falls back to paged LIST + WATCH for one resource type when the server refuses the WatchList
+  parameters for it, or when no end bookmark arrives in time (aggregated APIs are known to omit it);
 * resumes from the last resourceVersion seen on events *and* bookmarks;
 * on 410 Gone, and on the optional periodic relist, lists again and reports objects that vanished as
   DELETED (see :mod:`.store`);
-* reconnects with jittered exponential back-off and a client-side inactivity timeout;
+* on 404 asks the mapper to forget the type's group, so a CRD that changed its served version is followed
+  and a deleted one becomes :class:`~.discovery.NoMatchError`;
+* reconnects with jittered exponential back-off, reset once a connection delivered events, and bounds both
+  the wait for response headers and (in the transport) the silence on an open connection;
+* never dies: an error of any kind is logged, recorded as :attr:`Stream.error` (visible through
+  :meth:`Stream.health` long after the first sync) and retried; an object that cannot be read is skipped;
 * hands every change to every subscriber in order, waiting for slow ones (back-pressure, never drops).
+
+All time is the running loop's clock and all randomness comes from one ``random.Random`` per stream (seeded
+by :attr:`StreamSettings.seed`), so tests drive it with a fake clock (looptime) and a fixed seed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import random
-import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import aiohttp
 
-from .connection import ApiClient, ApiError, InactivityTimeout
-from .discovery import NoMatchError, ResourceType, RestMapper
+from .connection import ApiError, InactivityTimeout
+from .discovery import NoMatchError, ResourceType
 from .store import Change, Store, compact
+from .transport import Transport
 
-__all__ = ["Backoff", "Projector", "Stream", "StreamSettings"]
+__all__ = [
+    "INITIAL_EVENTS_END",
+    "WATCHLIST_CAPABILITY",
+    "Backoff",
+    "HeaderTimeout",
+    "Listener",
+    "Projector",
+    "ProtocolError",
+    "Resolver",
+    "Stream",
+    "StreamHealth",
+    "StreamMode",
+    "StreamSettings",
+]
 
 Projector = Callable[[Mapping[str, Any]], dict[str, Any]]
+StreamMode = Literal["watchlist", "list"]
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-WATCHLIST_CAPABILITY = "watchlist"  # key in ApiClient.capabilities: False once the server refused it
+#: Key in ``Transport.capabilities``: set to False by a user to make every stream of that client use LIST.
+WATCHLIST_CAPABILITY = "watchlist"
 
 
 class Listener(Protocol):
+    """What a stream hands changes to (a :class:`~.view.Subscription`)."""
+
     async def deliver(self, change: Change) -> None: ...
 
 
-class StreamSettings:
-    """Tunables; the defaults follow client-go and kopf practice (see docs/watchlist.md)."""
+class Resolver(Protocol):
+    """What a stream asks of the REST mapper (:class:`~.discovery.RestMapper` is one)."""
 
-    def __init__(
-        self,
-        *,
-        inactivity_timeout: float = 70.0,
-        sync_idle_deadline: float = 30.0,
-        page_size: int = 500,
-        watch_timeout: tuple[int, int] = (300, 600),
-        backoff: tuple[float, float] = (0.8, 30.0),
-        relist_interval: float | None = None,
-        filter_size: int | None = None,
-    ):
-        self.inactivity_timeout = inactivity_timeout
-        self.sync_idle_deadline = sync_idle_deadline
-        self.page_size = page_size
-        self.watch_timeout = watch_timeout
-        self.backoff = backoff
-        self.relist_interval = relist_interval
-        self.filter_size = filter_size
+    async def resolve(self, group: str, kind: str, version: str | None = None) -> ResourceType: ...
+
+    def invalidate(self, group: str) -> None: ...
+
+
+class HeaderTimeout(Exception):
+    """The server accepted a watch request but sent no response headers in time."""
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Tunables of every stream of a view; the defaults follow client-go and kopf practice."""
+
+    #: Seconds without a byte on an open watch before it is taken for dead (bookmarks come once a minute).
+    inactivity_timeout: float = 70.0
+    #: Seconds to wait for a watch response's headers; beyond that the attempt is a connection failure.
+    connect_timeout: float = 30.0
+    #: Seconds of server silence (no object event; bookmarks do not count) during the initial WatchList
+    #: events before the type falls back to LIST+WATCH. Only time spent waiting for the server counts.
+    sync_idle_deadline: float = 30.0
+    #: Objects per LIST page.
+    page_size: int = 500
+    #: Range of the server-side ``timeoutSeconds`` of each watch, drawn at random to spread reconnects.
+    watch_timeout: tuple[int, int] = (300, 600)
+    #: Initial and maximum back-off delay in seconds between failed attempts.
+    backoff: tuple[float, float] = (0.8, 30.0)
+    #: Seconds between full relists (up to 10 % later, at random); None: only after 410 Gone.
+    relist_interval: float | None = None
+    #: Size of the store's (uid, resourceVersion) dedup filter; None: the store's default.
+    filter_size: int | None = None
+    #: Seed of each stream's random source (back-off jitter, watch timeouts, relist jitter); None: random.
+    seed: int | None = None
+    #: Failures of the same kind at the same resourceVersion (a malformed event the server keeps sending)
+    #: after which the stream relists instead of resuming there again.
+    repeat_limit: int = 3
+
+
+@dataclass(frozen=True)
+class StreamHealth:
+    """A stream's state, for metrics, logs and staleness reasons."""
+
+    #: Has had a full state at least once.
+    synced: bool
+    #: How the last full state was obtained: "watchlist", "list", or None before the first sync.
+    mode: StreamMode | None
+    #: A watch response is open right now.
+    connected: bool
+    #: Loop time of the last line received from the server (events and bookmarks), None before any.
+    last_event_at: float | None
+    #: The current failure; None while healthy.
+    error: Exception | None
+    #: Loop time of the first failure of the current streak; None while healthy.
+    failing_since: float | None
+    #: Connections established after the first one.
+    reconnects: int
+    #: Times the type fell back from WatchList to LIST+WATCH.
+    fallbacks: int
+    #: Full state re-read after the first sync (410 Gone, periodic relist, type re-resolved).
+    relists: int
 
 
 class Backoff:
-    """Jittered exponential back-off ("full jitter" between half and the whole current delay)."""
+    """Jittered exponential back-off: each delay is between half and the whole of the current ceiling."""
 
     def __init__(self, initial: float, maximum: float, rng: random.Random | None = None):
         self.initial = initial
@@ -76,8 +143,12 @@ class Backoff:
     def reset(self) -> None:
         self._attempt = 0
 
+    def ceiling(self) -> float:
+        """The upper bound of the next delay."""
+        return min(self.maximum, self.initial * 2.0 ** min(self._attempt, 60))
+
     def next_delay(self) -> float:
-        ceiling = min(self.maximum, self.initial * 2.0 ** min(self._attempt, 30))
+        ceiling = self.ceiling()
         self._attempt += 1
         return ceiling / 2 + self._rng.random() * ceiling / 2
 
@@ -97,13 +168,22 @@ class _RelistDue(Exception):
     pass
 
 
+class ProtocolError(ValueError):
+    """The server answered with something the watch protocol does not allow (e.g. a LIST without RV)."""
+
+
+# A malformed answer or an object the projector cannot handle: counted per resourceVersion, so one that the
+# server keeps sending from the same point leads to a relist instead of the same resume forever.
+_DETERMINISTIC = (ValueError, TypeError, KeyError, AttributeError)
+
+
 class Stream:
     """The single watch of one (group, kind[, version]) in one namespace, or cluster-wide."""
 
     def __init__(
         self,
-        client: ApiClient,
-        mapper: RestMapper,
+        client: Transport,
+        mapper: Resolver,
         group: str,
         kind: str,
         namespace: str | None = None,
@@ -123,19 +203,54 @@ class Stream:
         self.store = Store(self.settings.filter_size)
         self.resource: ResourceType | None = None
         self.error: Exception | None = None
+        self.failing_since: float | None = None
         self.synced = False
-        self.sync_mode: str | None = None  # "watchlist" or "list", for diagnostics and tests
-        self.stats = {"connects": 0, "syncs": 0, "gone": 0, "fallbacks": 0}
+        self.connected = False
+        self.last_event_at: float | None = None
+        self.sync_mode: StreamMode | None = None
+        self.stats = {
+            "connects": 0,
+            "syncs": 0,
+            "gone": 0,
+            "fallbacks": 0,
+            "relists": 0,
+            "skipped": 0,
+            "failures": 0,
+        }
+        #: Held while a change is applied to the store and handed to listeners: whoever holds it sees a
+        #: store that every listener has been told about in full (the view relies on it to move listeners).
+        self.lock = asyncio.Lock()
         self._project = projector
         self._log = logger or logging.getLogger("statuswatch.watchlist")
+        self._rng = random.Random(self.settings.seed)
         self._rv: str | None = None
         self._relist_at: float | None = None
-        self._listeners: list[Listener] = []
+        self._listeners: dict[Listener, str | None] = {}
         self._state = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._delivered = False
+        self._repeat: tuple[str | None, int] = (None, 0)
 
     def __repr__(self) -> str:
         return f"<Stream {self.kind}.{self.group or 'core'} ns={self.namespace or '*'}>"
+
+    @property
+    def resource_version(self) -> str | None:
+        """The resourceVersion the stream would resume from (None: it will list)."""
+        return self._rv
+
+    def health(self) -> StreamHealth:
+        return StreamHealth(
+            synced=self.synced,
+            mode=self.sync_mode,
+            connected=self.connected,
+            last_event_at=self.last_event_at,
+            error=self.error,
+            failing_since=self.failing_since,
+            reconnects=max(0, self.stats["connects"] - 1),
+            fallbacks=self.stats["fallbacks"],
+            relists=self.stats["relists"],
+        )
 
     # -- lifecycle and listeners -------------------------------------------------------------------
 
@@ -143,21 +258,47 @@ class Stream:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=repr(self))
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
-    def add_listener(self, listener: Listener) -> list[dict[str, Any]]:
-        """Register; returns the objects the listener must be told about first (as ADDED)."""
-        self._listeners.append(listener)
-        return list(self.store.values())
+    def cancel(self) -> None:
+        """Ask the stream's task to stop, without waiting (see :meth:`stop`)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def stop(self) -> None:
+        """Cancel the stream's task and wait for it. Never raises but for the caller's own cancellation."""
+        task, self._task = self._task, None
+        self.connected = False
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+        except Exception:
+            self._log.exception("%r: failed while stopping", self)
+
+    def add_listener(self, listener: Listener, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Register; returns the objects the listener must be told about first (as ADDED).
+
+        ``namespace``: hand this listener only objects of that namespace (and cluster-scoped ones).
+        """
+        self._listeners[listener] = namespace or None
+        return list(self.objects(namespace))
 
     def remove_listener(self, listener: Listener) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._listeners.pop(listener, None)
+
+    def objects(self, namespace: str | None = None) -> Iterable[dict[str, Any]]:
+        """Stored objects, all or those of one namespace (cluster-scoped objects belong to every one)."""
+        if not namespace:
+            return self.store.values()
+        return (o for o in self.store.values() if _namespace_of(o) in ("", namespace))
 
     @property
     def listeners(self) -> list[Listener]:
@@ -174,59 +315,53 @@ class Stream:
                 raise self.error
             await self._state.wait()
 
+    async def wait_changed(self) -> None:
+        """Until the stream's state (sync, error, resourceVersion) changes next."""
+        await self._state.wait()
+
     def _notify(self) -> None:
         self._state.set()
         self._state = asyncio.Event()
 
-    def _set_error(self, error: Exception | None) -> None:
-        if error is not self.error:
-            self.error = error
-            self._notify()
+    async def _apply(self, changes: Callable[[], Sequence[Change]]) -> None:
+        """Apply to the store and hand the result to every listener, as one step under :attr:`lock`."""
+        async with self.lock:
+            await self._emit(changes())
 
     async def _emit(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        for listener in list(self._listeners):  # a listener joining mid-batch already saw the store
-            for change in changes:
-                await listener.deliver(change)
+        listeners = list(self._listeners.items())  # one joining mid-batch already saw the store
+        for change in changes:
+            namespace = _namespace_of(change.object)
+            for listener, only in listeners:
+                if only is None or not namespace or namespace == only:
+                    await listener.deliver(change)
 
     # -- the loop ----------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        backoff = Backoff(*self.settings.backoff)
+        loop = asyncio.get_running_loop()
+        backoff = Backoff(*self.settings.backoff, rng=self._rng)
         while True:
-            started = time.monotonic()
-            received = False
+            self._delivered = False
+            started = loop.time()
             try:
-                rt = self.resource = await self.mapper.resolve(self.group, self.kind, self.version)
-                if self._relist_at is not None and time.monotonic() >= self._relist_at:
-                    self._rv = None
-                if self._rv is None:
-                    if self._use_watchlist(rt):
-                        received = await self._watchlist(rt)
-                    else:
-                        received = await self._list(rt)
-                        received = await self._watch(rt) or received
-                else:
-                    received = await self._watch(rt)
-                if received or time.monotonic() - started > 1.0:
-                    backoff.reset()
-                    continue
-                # A watch that ends at once without a single event is a failure in disguise.
-                await backoff.sleep()
+                await self._attempt()
             except asyncio.CancelledError:
                 raise
             except _RelistDue:
                 self._log.debug("%r: periodic relist", self)
                 self._rv = None
+                continue
             except _WatchListRefused as exc:
-                self._log.info("%r: server refuses WatchList (%s); using LIST+WATCH from now on", self, exc)
-                self.client.capabilities[WATCHLIST_CAPABILITY] = False
-                self.stats["fallbacks"] += 1
+                self._log.info("%r: WatchList refused for this type (%s); using LIST+WATCH for it", self, exc)
+                self._fall_back()
+                continue
             except _SyncDeadline:
                 self._log.warning("%r: no initial-events-end bookmark in time; using LIST+WATCH for it", self)
-                self.client.capabilities[self._type_capability()] = False
-                self.stats["fallbacks"] += 1
+                self._fall_back()
+                continue
             except ApiError as exc:
                 if exc.is_gone:
                     self._log.info("%r: resourceVersion %s is gone; relisting", self, self._rv)
@@ -236,51 +371,110 @@ class Stream:
                         await backoff.sleep()
                     continue
                 if exc.status == 404:
+                    # The type moved or vanished: resolve it afresh and list it from scratch.
                     self.mapper.invalidate(self.group)
+                    self._rv = None
                 if 400 <= exc.status < 500 and exc.status != 429:
-                    self._set_error(exc)
                     self._log.warning("%r: %s", self, exc)
                 else:
                     self._log.info("%r: transient API error: %s", self, exc)
-                await backoff.sleep()
+                self._failed(exc)
             except NoMatchError as exc:
-                self._set_error(exc)
-                await backoff.sleep()
-            except (aiohttp.ClientError, OSError, InactivityTimeout, TimeoutError, ValueError) as exc:
+                self._failed(exc)
+            except (aiohttp.ClientError, OSError, InactivityTimeout, TimeoutError, HeaderTimeout) as exc:
                 self._log.info("%r: connection lost (%s: %s); reconnecting", self, type(exc).__name__, exc)
-                await backoff.sleep()
+                self._failed(exc)
+            except Exception as exc:
+                self._log.exception("%r: unexpected %s; retrying", self, type(exc).__name__)
+                self._failed(exc)
+                if isinstance(exc, _DETERMINISTIC):
+                    self._count_repeat()
+            else:
+                # The server ended the watch (timeoutSeconds): not a failure. One that ends at once without
+                # a single line is a failure in disguise, though, and must not become a hot loop.
+                if self._delivered or loop.time() - started > 1.0:
+                    backoff.reset()
+                    continue
+            if self._delivered:
+                backoff.reset()  # this connection was healthy before it broke
+            await backoff.sleep()
+
+    async def _attempt(self) -> None:
+        rt = self.resource = await self.mapper.resolve(self.group, self.kind, self.version)
+        if self._relist_at is not None and asyncio.get_running_loop().time() >= self._relist_at:
+            self._rv = None
+        if self._rv is None:
+            if self._use_watchlist():
+                await self._watchlist(rt)
+                return
+            await self._list(rt)
+        await self._watch(rt)
+
+    def _failed(self, error: Exception) -> None:
+        self.stats["failures"] += 1
+        self.error = error
+        if self.failing_since is None:
+            self.failing_since = asyncio.get_running_loop().time()
+        self._notify()
+
+    def _count_repeat(self) -> None:
+        rv, count = self._repeat
+        count = count + 1 if rv == self._rv else 1
+        if count >= self.settings.repeat_limit and self._rv is not None:
+            self._log.warning("%r: %d failures in a row at resourceVersion %s; relisting", self, count, rv)
+            self._rv = None
+            count = 0
+        self._repeat = (self._rv, count)
+
+    def _fall_back(self) -> None:
+        self.client.capabilities[self._type_capability()] = False
+        self.stats["fallbacks"] += 1
+        self._notify()
 
     def _type_capability(self) -> str:
         return f"{WATCHLIST_CAPABILITY}:{self.group}/{self.kind}"
 
-    def _use_watchlist(self, rt: ResourceType) -> bool:
+    def _use_watchlist(self) -> bool:
         caps = self.client.capabilities
-        refused = caps.get(WATCHLIST_CAPABILITY) is False or caps.get(self._type_capability()) is False
-        return not refused
+        return caps.get(WATCHLIST_CAPABILITY) is not False and caps.get(self._type_capability()) is not False
 
     def _watch_params(self) -> dict[str, str | int]:
         return {
             "watch": 1,
             "allowWatchBookmarks": "true",
-            "timeoutSeconds": random.randint(*self.settings.watch_timeout),
+            "timeoutSeconds": self._rng.randint(*self.settings.watch_timeout),
         }
 
-    def _healthy(self) -> None:
+    def _connected(self) -> None:
+        """A new connection answered (watch headers OK, or the first LIST page): the failure is over."""
         self.stats["connects"] += 1
-        self._set_error(None)
+        self.error = None
+        self.failing_since = None
+        self._notify()
 
-    def _mark_synced(self, mode: str) -> None:
+    def _mark_synced(self, mode: StreamMode) -> None:
         self.sync_mode = mode
         self.stats["syncs"] += 1
+        if self.synced:
+            self.stats["relists"] += 1
         if self.settings.relist_interval:
-            jitter = 1 + random.random() * 0.1
-            self._relist_at = time.monotonic() + self.settings.relist_interval * jitter
-        if not self.synced:
-            self.synced = True
+            jitter = 1 + self._rng.random() * 0.1
+            self._relist_at = asyncio.get_running_loop().time() + self.settings.relist_interval * jitter
+        self.synced = True
+        self._notify()
+
+    def _set_rv(self, rv: Any) -> None:
+        if rv and isinstance(rv, str) and rv != self._rv:
+            self._rv = rv
             self._notify()
 
     def _ingest(self, raw: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:
+        if not isinstance(raw.get("metadata"), Mapping):
+            raise ProtocolError(f"object without metadata: {str(raw)[:200]}")
         obj: dict[str, Any] = compact(self._project(raw))
+        meta = obj.get("metadata")
+        if not isinstance(meta, Mapping) or not meta.get("name"):
+            raise ProtocolError(f"projection lost the object's name: {str(raw)[:200]}")
         # List items carry no apiVersion/kind; consumers rely on both.
         if not obj.get("apiVersion"):
             obj["apiVersion"] = rt.api_version
@@ -288,75 +482,96 @@ class Stream:
             obj["kind"] = rt.kind
         return obj
 
+    def _skip(self, raw: Mapping[str, Any], error: Exception) -> None:
+        """An object the stream cannot read: log it, make it the stream's error, go on without it."""
+        self.stats["skipped"] += 1
+        self._log.error("%r: skipping an object it cannot read: %s", self, str(raw)[:200], exc_info=error)
+        self._failed(error)
+
     async def _events(
         self, path: str, params: Mapping[str, str | int], syncing: bool
     ) -> AsyncGenerator[dict[str, Any], bool | None]:
-        """Events of one watch request, cut short when a relist is due or the initial sync stalls.
+        """Lines of one watch request, cut short when headers, the initial sync or a relist are overdue.
 
         Only the wait for the next line is bounded: a change being handed to subscribers is never
-        interrupted half-way.
+        interrupted, and time spent waiting for slow subscribers never counts as server silence.
         """
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        opened_at: float | None = None
+        silence = 0.0  # time spent waiting for the server since the last object event (initial sync only)
+        timer: asyncio.Timeout | None = None
+
+        def deadline_after_open() -> float | None:
+            if syncing:
+                return loop.time() + settings.sync_idle_deadline - silence
+            return self._relist_at
+
+        def on_open() -> None:
+            nonlocal opened_at
+            opened_at = loop.time()
+            self.connected = True
+            self._connected()
+            if timer is not None:
+                timer.reschedule(deadline_after_open())
+
         lines = self.client.stream_lines(
             path,
             params,
-            inactivity_timeout=self.settings.inactivity_timeout,
-            on_open=self._healthy,
+            inactivity_timeout=settings.inactivity_timeout,
+            connect_timeout=settings.connect_timeout,
+            on_open=on_open,
         )
-        last_progress = time.monotonic()
         try:
             while True:
-                now = time.monotonic()
-                budget: float | None = None
-                if syncing:
-                    budget = last_progress + self.settings.sync_idle_deadline - now
-                elif self._relist_at is not None:
-                    budget = self._relist_at - now
+                started = loop.time()
+                if opened_at is None:
+                    deadline: float | None = started + settings.connect_timeout
+                else:
+                    deadline = deadline_after_open()
+                timer = bound = asyncio.timeout_at(deadline)
                 try:
-                    async with asyncio.timeout(max(budget, 0.0) if budget is not None else None):
+                    async with bound:
                         event = await anext(lines)
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
+                    if not bound.expired():
+                        raise  # the transport's own timeout, not one of ours
+                    if opened_at is None:
+                        raise HeaderTimeout(f"no response headers in {settings.connect_timeout:g}s") from None
                     raise (_SyncDeadline() if syncing else _RelistDue()) from None
-                if event.get("type") != "BOOKMARK":
-                    last_progress = time.monotonic()
+                finally:
+                    timer = None
+                now = loop.time()
+                self.last_event_at = now
+                self._delivered = True
+                if syncing:
+                    silence += now - max(started, opened_at or started)
+                    if event.get("type") != "BOOKMARK":
+                        silence = 0.0
                 syncing = bool((yield event))
         finally:
+            self.connected = False
             await lines.aclose()
 
-    async def _watchlist(self, rt: ResourceType) -> bool:
+    async def _watchlist(self, rt: ResourceType) -> None:
         params = self._watch_params()
         params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan", resourceVersion="")
         self.store.begin_snapshot()
-        received = False
         events = self._events(rt.path(self.namespace), params, syncing=True)
         try:
             try:
                 event = await anext(events)
             except StopAsyncIteration:
-                return False
+                return
             except ApiError as exc:
                 if _refuses_watchlist(exc):
                     raise _WatchListRefused(exc.message) from exc
                 raise
             while True:
-                received = True
-                etype, obj = _split(event)
                 syncing = self.store.in_snapshot
-                if etype == "BOOKMARK":
-                    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-                    rv = (obj.get("metadata") or {}).get("resourceVersion")
-                    if syncing and annotations.get(INITIAL_EVENTS_END) == "true":
-                        await self._emit(self.store.finish_snapshot())
-                        self._rv = rv or None
-                        self._mark_synced("watchlist")
-                    elif not syncing and rv:
-                        self._rv = rv
-                elif syncing:
-                    await self._emit(self.store.apply_snapshot(self._ingest(obj, rt)))
-                else:
-                    await self._emit(self.store.apply_event(etype, self._ingest(obj, rt)))
-                    self._rv = (obj.get("metadata") or {}).get("resourceVersion") or self._rv
+                await self._handle(event, rt, syncing)
                 try:
                     event = await events.asend(self.store.in_snapshot)
                 except StopAsyncIteration:
@@ -364,65 +579,100 @@ class Stream:
         finally:
             await events.aclose()
             self.store.abort_snapshot()  # no-op when the end bookmark came
-        return received
 
-    async def _list(self, rt: ResourceType) -> bool:
+    async def _handle(self, event: Mapping[str, Any], rt: ResourceType, syncing: bool) -> None:
+        etype, obj = _split(event)
+        meta = obj.get("metadata")
+        rv = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
+        if etype == "BOOKMARK":
+            annotations = (meta.get("annotations") if isinstance(meta, Mapping) else None) or {}
+            if syncing and annotations.get(INITIAL_EVENTS_END) == "true":
+                async with self.lock:
+                    await self._emit(self.store.finish_snapshot())
+                    self._set_rv(rv)
+                    self._mark_synced("watchlist")
+            elif not syncing:
+                self._set_rv(rv)
+            return
+        try:
+            ingested = self._ingest(obj, rt)
+        except Exception as exc:
+            self._skip(obj, exc)
+            if not syncing:
+                self._set_rv(rv)  # resume after it, not at it
+            return
+        if syncing:
+            await self._apply(functools.partial(self.store.apply_snapshot, ingested))
+            return
+        async with self.lock:
+            await self._emit(self.store.apply_event(etype, ingested))
+            self._set_rv(rv)
+
+    async def _list(self, rt: ResourceType) -> None:
         path = rt.path(self.namespace)
         params: dict[str, str | int] = {"limit": self.settings.page_size}
         self.store.begin_snapshot()
+        first = True
         try:
             while True:
                 page = await self.client.get_json(path, params)
-                self._healthy()
-                for item in page.get("items") or []:
-                    await self._emit(self.store.apply_snapshot(self._ingest(item, rt)))
+                if first:
+                    self._connected()
+                    first = False
                 meta = page.get("metadata") or {}
+                for item in page.get("items") or []:
+                    try:
+                        ingested = self._ingest(item, rt)
+                    except Exception as exc:
+                        self._skip(item, exc)
+                        continue
+                    await self._apply(functools.partial(self.store.apply_snapshot, ingested))
                 token = meta.get("continue")
                 if not token:
                     break
                 params = {"limit": self.settings.page_size, "continue": token}
-            await self._emit(self.store.finish_snapshot())
+            rv = meta.get("resourceVersion")
+            if not rv or not isinstance(rv, str):
+                raise ProtocolError(f"LIST {path} answered without metadata.resourceVersion")
+            async with self.lock:
+                await self._emit(self.store.finish_snapshot())
+                self._set_rv(rv)
+                self._mark_synced("list")
         finally:
             self.store.abort_snapshot()
-        self._rv = meta.get("resourceVersion") or None
-        self._mark_synced("list")
-        return True
 
-    async def _watch(self, rt: ResourceType) -> bool:
+    async def _watch(self, rt: ResourceType) -> None:
         if self._rv is None:
-            return False
+            return
         params = self._watch_params()
         params["resourceVersion"] = self._rv
-        received = False
         events = self._events(rt.path(self.namespace), params, syncing=False)
         try:
             async for event in events:
-                received = True
-                etype, obj = _split(event)
-                rv = (obj.get("metadata") or {}).get("resourceVersion")
-                if etype != "BOOKMARK":
-                    await self._emit(self.store.apply_event(etype, self._ingest(obj, rt)))
-                if rv:
-                    self._rv = rv
+                await self._handle(event, rt, syncing=False)
         finally:
             await events.aclose()
-        return received
+
+
+def _namespace_of(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata")
+    return str(meta.get("namespace") or "") if isinstance(meta, Mapping) else ""
 
 
 def _split(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     etype = str(event.get("type") or "")
     obj = event.get("object")
     if not isinstance(obj, Mapping):
-        raise ValueError(f"malformed watch event: {str(event)[:200]}")
+        raise ProtocolError(f"malformed watch event: {str(event)[:200]}")
     if etype == "ERROR":
         raise ApiError.from_status(obj)
     if etype not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
-        raise ValueError(f"unknown watch event type {etype!r}")
+        raise ProtocolError(f"unknown watch event type {etype!r}")
     return etype, obj
 
 
 def _refuses_watchlist(exc: ApiError) -> bool:
-    """A 4xx that rejects the WatchList parameters (feature gate off, or an old server)."""
+    """A 4xx that rejects the WatchList parameters (feature gate off, an old server, an aggregated API)."""
     if exc.status not in (400, 403, 422) or exc.is_gone:
         return False
     text = " ".join([exc.message, *(str(c.get("field", "")) + str(c.get("message", "")) for c in exc.causes)])

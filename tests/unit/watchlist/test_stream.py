@@ -9,8 +9,7 @@ import pytest
 
 from statuswatch.watchlist import ApiError, NoMatchError, RestMapper, SharedView, StreamSettings, Subscription
 from statuswatch.watchlist.store import Change
-
-from .fakes import HANG, FakeApi, bookmark, cm, ev, gone_event
+from statuswatch.watchlist.testing import HANG, FakeTransport, bookmark, configmap, event, gone_event
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -27,10 +26,10 @@ def project(obj: Any) -> dict[str, Any]:
     }
 
 
-def make_view(api: FakeApi, **settings: Any) -> SharedView:
+def make_view(api: FakeTransport, **settings: Any) -> SharedView:
     defaults: dict[str, Any] = {"backoff": (0.001, 0.01), "sync_idle_deadline": 0.3}
     defaults.update(settings)
-    return SharedView(api, RestMapper(api), settings=StreamSettings(**defaults), projector=project)  # type: ignore[arg-type]
+    return SharedView(api, RestMapper(api), settings=StreamSettings(**defaults), projector=project)
 
 
 async def take(sub: Subscription, n: int) -> list[tuple[str, str, str]]:
@@ -42,10 +41,10 @@ async def take(sub: Subscription, n: int) -> list[tuple[str, str, str]]:
 
 
 async def test_watchlist_sync_then_live_changes() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append(
-        [ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True),
-         ev("MODIFIED", cm("a", "11")), HANG]
+        [event("ADDED", configmap("a", "5")), event("ADDED", configmap("b", "6")), bookmark("10", end=True),
+         event("MODIFIED", configmap("a", "11")), HANG]
     )  # fmt: skip
     async with make_view(api) as view, view.subscribe("", "ConfigMap", "default") as sub:
         await sub.wait_synced()
@@ -57,7 +56,7 @@ async def test_watchlist_sync_then_live_changes() -> None:
         assert params["resourceVersion"] == ""
         assert params["allowWatchBookmarks"] == "true"
         assert 300 <= int(params["timeoutSeconds"]) <= 600
-        assert api.calls[-1][1] == "/api/v1/namespaces/default/configmaps"
+        assert api.calls[-1].path == "/api/v1/namespaces/default/configmaps"
         stored = sub.get("default", "a")
         assert stored is not None
         assert stored["metadata"]["resourceVersion"] == "11"
@@ -65,8 +64,8 @@ async def test_watchlist_sync_then_live_changes() -> None:
 
 
 async def test_not_synced_before_end_bookmark() -> None:
-    api = FakeApi()
-    api.watches.append([ev("ADDED", cm("a", "5")), HANG])
+    api = FakeTransport()
+    api.watches.append([event("ADDED", configmap("a", "5")), HANG])
     async with make_view(api, sync_idle_deadline=30) as view, view.subscribe("", "ConfigMap") as sub:
         assert await take(sub, 1) == [("ADDED", "a", "5")]
         assert not sub.synced
@@ -75,9 +74,17 @@ async def test_not_synced_before_end_bookmark() -> None:
 
 
 async def test_resume_from_last_event_and_bookmark_resource_version() -> None:
-    api = FakeApi()
-    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("10", end=True), ev("MODIFIED", cm("a", "12"))])
-    api.watches.append([ev("MODIFIED", cm("a", "13")), bookmark("15")])  # stream ends after a bookmark
+    api = FakeTransport()
+    api.watches.append(
+        [
+            event("ADDED", configmap("a", "5")),
+            bookmark("10", end=True),
+            event("MODIFIED", configmap("a", "12")),
+        ]
+    )
+    api.watches.append(
+        [event("MODIFIED", configmap("a", "13")), bookmark("15")]
+    )  # stream ends after a bookmark
     api.watches.append([HANG])
     third_call = asyncio.Event()
     api.on_watch = lambda: third_call.set() if len(api.watch_calls()) == 3 else None
@@ -89,19 +96,26 @@ async def test_resume_from_last_event_and_bookmark_resource_version() -> None:
         assert third["resourceVersion"] == "15"
         assert "sendInitialEvents" not in second
         assert "resourceVersionMatch" not in third
-        assert api.calls[-1][1] == "/api/v1/configmaps"  # cluster-wide
+        assert api.calls[-1].path == "/api/v1/configmaps"  # cluster-wide
 
 
 @pytest.mark.parametrize("how", ["http", "event"])
 async def test_gone_leads_to_relist_with_deletes(how: str) -> None:
-    api = FakeApi()
-    api.watches.append([ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True)])
+    api = FakeTransport()
+    api.watches.append(
+        [event("ADDED", configmap("a", "5")), event("ADDED", configmap("b", "6")), bookmark("10", end=True)]
+    )
     if how == "http":
         api.watches.append(ApiError(410, "Expired", "too old resource version: 10 (20)"))
     else:
         api.watches.append([gone_event()])
     api.watches.append(
-        [ev("ADDED", cm("a", "5")), ev("ADDED", cm("c", "18")), bookmark("20", end=True), HANG]
+        [
+            event("ADDED", configmap("a", "5")),
+            event("ADDED", configmap("c", "18")),
+            bookmark("20", end=True),
+            HANG,
+        ]
     )
     async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
         got = await take(sub, 4)
@@ -111,8 +125,8 @@ async def test_gone_leads_to_relist_with_deletes(how: str) -> None:
         assert sorted(o["metadata"]["name"] for o in sub.list()) == ["a", "c"]
 
 
-async def test_fallback_to_list_watch_when_watchlist_refused_and_remembered() -> None:
-    api = FakeApi()
+async def test_fallback_to_list_watch_when_watchlist_refused_remembered_per_type() -> None:
+    api = FakeTransport()
     api.watches.append(
         ApiError(
             422,
@@ -121,30 +135,38 @@ async def test_fallback_to_list_watch_when_watchlist_refused_and_remembered() ->
             "forbidden for watch unless the WatchList feature gate is enabled",
         )
     )
-    api.pages.append({"metadata": {"continue": "c1", "resourceVersion": "30"}, "items": [cm("a", "3")]})
-    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [cm("b", "4")]})
-    api.watches.append([ev("MODIFIED", cm("a", "31")), HANG])
+    api.pages.append(
+        {"metadata": {"continue": "c1", "resourceVersion": "30"}, "items": [configmap("a", "3")]}
+    )
+    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [configmap("b", "4")]})
+    api.watches.append([event("MODIFIED", configmap("a", "31")), HANG])
     async with make_view(api, page_size=1) as view:
         async with view.subscribe("", "ConfigMap") as sub:
             await sub.wait_synced()
             assert await take(sub, 3) == [("ADDED", "a", "3"), ("ADDED", "b", "4"), ("MODIFIED", "a", "31")]
             assert sub.stream.sync_mode == "list"
-            assert api.capabilities["watchlist"] is False
-            lists = [params for kind, path, params in api.calls if kind == "get" and "configmaps" in path]
+            assert sub.health().fallbacks == 1
+            assert sub.error is None
+            lists = [c.params for c in api.calls if c.kind == "get" and "configmaps" in c.path]
             assert lists == [{"limit": 1}, {"limit": 1, "continue": "c1"}]
             assert api.watch_calls()[1]["resourceVersion"] == "30"
-            # List items carry no apiVersion/kind of their own; consumers get them anyway.
-        # A new stream on the same server does not ask for WatchList again.
-        api.pages.append({"metadata": {"resourceVersion": "40"}, "items": []})
+        # Remembered for that type only: an aggregated API refusing it says nothing about other types.
+        assert api.capabilities == {"watchlist:/ConfigMap": False}
+        async with view.subscribe("", "ConfigMap", "other") as again:
+            api.pages.append({"metadata": {"resourceVersion": "40"}, "items": []})
+            await again.wait_synced()
+            assert "sendInitialEvents" not in api.watch_calls()[-1]
+        api.watches.append([bookmark("50", end=True), HANG])
         async with view.subscribe("", "Node") as nodes:
             await nodes.wait_synced()
-            assert "sendInitialEvents" not in api.watch_calls()[-1]
+            assert nodes.stream.sync_mode == "watchlist"
+            assert api.watch_calls()[-1]["sendInitialEvents"] == "true"
 
 
 async def test_list_items_get_api_version_and_kind() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.capabilities["watchlist"] = False
-    bare = cm("a", "3")
+    bare = configmap("a", "3")
     del bare["apiVersion"], bare["kind"]
     api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [bare]})
     async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
@@ -154,9 +176,13 @@ async def test_list_items_get_api_version_and_kind() -> None:
 
 
 async def test_fallback_when_end_bookmark_never_comes() -> None:
-    api = FakeApi()
-    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("7"), HANG])  # bookmark without annotation
-    api.pages.append({"metadata": {"resourceVersion": "30"}, "items": [cm("a", "5"), cm("b", "9")]})
+    api = FakeTransport()
+    api.watches.append(
+        [event("ADDED", configmap("a", "5")), bookmark("7"), HANG]
+    )  # bookmark without annotation
+    api.pages.append(
+        {"metadata": {"resourceVersion": "30"}, "items": [configmap("a", "5"), configmap("b", "9")]}
+    )
     async with make_view(api, sync_idle_deadline=0.2) as view, view.subscribe("", "ConfigMap") as sub:
         await asyncio.wait_for(sub.wait_synced(), 5)
         assert sub.stream.sync_mode == "list"
@@ -166,18 +192,25 @@ async def test_fallback_when_end_bookmark_never_comes() -> None:
 
 
 async def test_periodic_relist_reports_vanished_objects() -> None:
-    api = FakeApi()
-    api.watches.append([ev("ADDED", cm("a", "5")), ev("ADDED", cm("b", "6")), bookmark("10", end=True), HANG])
-    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("20", end=True), HANG])
+    api = FakeTransport()
+    api.watches.append(
+        [
+            event("ADDED", configmap("a", "5")),
+            event("ADDED", configmap("b", "6")),
+            bookmark("10", end=True),
+            HANG,
+        ]
+    )
+    api.watches.append([event("ADDED", configmap("a", "5")), bookmark("20", end=True), HANG])
     async with make_view(api, relist_interval=0.2) as view, view.subscribe("", "ConfigMap") as sub:
         assert await take(sub, 3) == [("ADDED", "a", "5"), ("ADDED", "b", "6"), ("DELETED", "b", "6")]
         assert sub.stream.stats["syncs"] >= 2
 
 
 async def test_forbidden_is_reported_and_cleared_when_it_heals() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append(ApiError(403, "Forbidden", 'configmaps is forbidden: User "x" cannot watch'))
-    api.watches.append([ev("ADDED", cm("a", "5")), bookmark("10", end=True), HANG])
+    api.watches.append([event("ADDED", configmap("a", "5")), bookmark("10", end=True), HANG])
 
     async with make_view(api, backoff=(0.3, 0.3)) as view, view.subscribe("", "ConfigMap") as sub:
         with pytest.raises(ApiError) as info:
@@ -200,7 +233,7 @@ async def test_forbidden_is_reported_and_cleared_when_it_heals() -> None:
 
 
 async def test_unknown_kind_is_a_no_match_error() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     async with make_view(api) as view, view.subscribe("example.com", "Widget") as sub:
         with pytest.raises(NoMatchError, match="Widget"):
             await sub.wait_synced()
@@ -231,11 +264,11 @@ def test_event_parsing() -> None:
 
 
 async def test_malformed_event_reconnects_and_resumes() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append(
-        [ev("ADDED", cm("a", "5")), bookmark("10", end=True), {"type": "SURPRISE", "object": {}}]
+        [event("ADDED", configmap("a", "5")), bookmark("10", end=True), {"type": "SURPRISE", "object": {}}]
     )
-    api.watches.append([ev("MODIFIED", cm("a", "11")), HANG])
+    api.watches.append([event("MODIFIED", configmap("a", "11")), HANG])
     async with make_view(api) as view, view.subscribe("", "ConfigMap") as sub:
         assert await take(sub, 2) == [("ADDED", "a", "5"), ("MODIFIED", "a", "11")]
         assert api.watch_calls()[1]["resourceVersion"] == "10"

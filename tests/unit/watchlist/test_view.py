@@ -9,20 +9,20 @@ from typing import Any
 import pytest
 
 from statuswatch.watchlist import RestMapper, SharedView, StreamSettings
+from statuswatch.watchlist.testing import HANG, FakeTransport, bookmark, configmap, event
 
-from .fakes import HANG, FakeApi, bookmark, cm, ev
 from .test_stream import project, take
 
 pytestmark = pytest.mark.timeout(10)
 
 
-def make_view(api: FakeApi, queue_size: int = 1024) -> SharedView:
+def make_view(api: FakeTransport, queue_size: int = 1024) -> SharedView:
     settings = StreamSettings(backoff=(0.001, 0.01))
-    return SharedView(api, RestMapper(api), settings=settings, projector=project, queue_size=queue_size)  # type: ignore[arg-type]
+    return SharedView(api, RestMapper(api), settings=settings, projector=project, queue_size=queue_size)
 
 
 async def test_subscribers_share_one_stream_and_it_closes_with_the_last() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append([bookmark("1", end=True), HANG])
     view = make_view(api)
     async with view.subscribe("", "ConfigMap", "ns1") as a, view.subscribe("", "ConfigMap", "ns1") as b:
@@ -44,8 +44,8 @@ async def test_subscribers_share_one_stream_and_it_closes_with_the_last() -> Non
 
 
 async def test_every_subscriber_gets_every_change_in_order_with_back_pressure() -> None:
-    api = FakeApi()
-    events = [ev("ADDED", cm(f"o{i}", str(i))) for i in range(20)]
+    api = FakeTransport()
+    events = [event("ADDED", configmap(f"o{i}", str(i))) for i in range(20)]
     api.watches.append([*events, bookmark("100", end=True), HANG])
     async with make_view(api, queue_size=3) as view:
         fast = await view.subscribe("", "ConfigMap").open()
@@ -67,23 +67,28 @@ async def test_every_subscriber_gets_every_change_in_order_with_back_pressure() 
 
 
 async def test_late_subscriber_gets_current_state_then_live_changes() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append(
-        [ev("ADDED", cm("a", "1")), ev("ADDED", cm("b", "2")), bookmark("5", end=True), "FEED"]
+        [
+            event("ADDED", configmap("a", "1")),
+            event("ADDED", configmap("b", "2")),
+            bookmark("5", end=True),
+            "FEED",
+        ]
     )
     async with make_view(api) as view, view.subscribe("", "ConfigMap") as first:
         await first.wait_synced()
         assert await take(first, 2) == [("ADDED", "a", "1"), ("ADDED", "b", "2")]
         async with view.subscribe("", "ConfigMap") as late:
             assert late.synced
-            await api.feed.put(ev("MODIFIED", cm("a", "7")))
+            await api.feed.put(event("MODIFIED", configmap("a", "7")))
             assert await take(late, 3) == [("ADDED", "a", "1"), ("ADDED", "b", "2"), ("MODIFIED", "a", "7")]
             assert await take(first, 1) == [("MODIFIED", "a", "7")]
 
 
 async def test_store_only_subscriber_never_holds_the_stream_back() -> None:
-    api = FakeApi()
-    objs = [ev("ADDED", cm(f"o{i}", str(i), ns="x" if i % 2 else "y")) for i in range(10)]
+    api = FakeTransport()
+    objs = [event("ADDED", configmap(f"o{i}", str(i), ns="x" if i % 2 else "y")) for i in range(10)]
     api.watches.append([*objs, bookmark("100", end=True), HANG])
     async with make_view(api, queue_size=1) as view, view.subscribe("", "ConfigMap", changes=False) as sub:
         await asyncio.wait_for(sub.wait_synced(), 5)
@@ -94,8 +99,8 @@ async def test_store_only_subscriber_never_holds_the_stream_back() -> None:
 
 
 async def test_list_filters_by_selector() -> None:
-    api = FakeApi()
-    labelled = cm("a", "1")
+    api = FakeTransport()
+    labelled = configmap("a", "1")
     labelled["metadata"]["labels"] = {"app": "web"}
 
     def keep_labels(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,8 +108,10 @@ async def test_list_filters_by_selector() -> None:
         out["metadata"]["labels"] = obj["metadata"].get("labels", {})
         return out
 
-    api.watches.append([ev("ADDED", labelled), ev("ADDED", cm("b", "2")), bookmark("5", end=True), HANG])
-    view = SharedView(api, RestMapper(api), projector=keep_labels)  # type: ignore[arg-type]
+    api.watches.append(
+        [event("ADDED", labelled), event("ADDED", configmap("b", "2")), bookmark("5", end=True), HANG]
+    )
+    view = SharedView(api, RestMapper(api), projector=keep_labels)
     async with view, view.subscribe("", "ConfigMap", changes=False) as sub:
         await sub.wait_synced()
         assert [o["metadata"]["name"] for o in sub.list(selector={"app": "web"})] == ["a"]
@@ -116,7 +123,7 @@ async def test_list_filters_by_selector() -> None:
 
 
 async def test_close_ends_every_iteration_and_is_idempotent() -> None:
-    api = FakeApi()
+    api = FakeTransport()
     api.watches.append([bookmark("5", end=True), HANG])
     view = make_view(api)
     sub = await view.subscribe("", "ConfigMap").open()
