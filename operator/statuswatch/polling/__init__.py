@@ -14,13 +14,14 @@ docs/polling.md.
 
 from .clusterreader import GENERATED_KINDS, ClusterReader
 from .collector import Observation, PollUntil, StatusCollector, aggregate_status, collect
+from .directreader import DirectClusterReader
 from .engine import ClusterReaderFactory, Options, StatusPoller
 from .errors import IdentifierError, NotSyncedError, StreamFailingError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
 from .reasons import describe_error
-from .router import ViewRouter, router_for
-from .staleness import grace_for
+from .router import ChangeListener, SubKey, View, ViewRouter, ViewSubscription, router_for
+from .staleness import grace_for, stream_verdict
 from .statusreaders import (
     DeploymentStatusReader,
     GenericStatusReader,
@@ -29,12 +30,15 @@ from .statusreaders import (
     StatusReader,
     default_status_readers,
 )
+from .viewreader import ViewClusterReader
 
 __all__ = [
     "GENERATED_KINDS",
+    "ChangeListener",
     "ClusterReader",
     "ClusterReaderFactory",
     "DeploymentStatusReader",
+    "DirectClusterReader",
     "ErrorEvent",
     "Event",
     "GenericStatusReader",
@@ -52,12 +56,17 @@ __all__ = [
     "StatusPoller",
     "StatusReader",
     "StreamFailingError",
+    "SubKey",
     "SyncEvent",
+    "View",
+    "ViewClusterReader",
     "ViewRouter",
+    "ViewSubscription",
     "aggregate_status",
     "collect",
     "default_status_readers",
     "describe_error",
     "grace_for",
     "router_for",
+    "stream_verdict",
 ]

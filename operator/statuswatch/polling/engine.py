@@ -90,7 +90,7 @@ class StatusPoller:
     def _cluster_reader(self, identifiers: Sequence[ObjMetadata], options: Options) -> ClusterReader:
         if self._factory is not None:
             return self._factory(identifiers, options)
-        if self._client is None or self._mapper is None:
+        if self._mapper is None or (self._client is None and (self._view is None or not options.use_cache)):
             raise TypeError("StatusPoller needs client and mapper, or a cluster_reader_factory")
         if options.use_cache:
             from .viewreader import ViewClusterReader
@@ -100,6 +100,7 @@ class StatusPoller:
             )
         from .directreader import DirectClusterReader
 
+        assert self._client is not None  # checked above
         return DirectClusterReader(self._client, self._mapper)
 
     async def poll(

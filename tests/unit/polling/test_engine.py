@@ -10,6 +10,7 @@ import pytest
 
 from statuswatch.kstatus import Status
 from statuswatch.polling import (
+    ClusterReader,
     ErrorEvent,
     Event,
     IdentifierError,
@@ -21,7 +22,6 @@ from statuswatch.polling import (
     StatusPoller,
     SyncEvent,
 )
-from statuswatch.polling.clusterreader import ClusterReader
 from statuswatch.polling.testing import FakeClusterReader, configmap, deployment, ident, pod, replicaset
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
@@ -125,13 +125,11 @@ async def test_cancelling_the_consumer_stops_and_closes_the_reader() -> None:
 
 
 async def test_cancelled_before_any_cycle_sends_nothing() -> None:
-    reader = FakeClusterReader([configmap("cfg")])
-    gate = asyncio.Event()
+    class SlowSync(FakeClusterReader):
+        async def sync(self) -> None:
+            await asyncio.Event().wait()
 
-    async def slow_sync() -> None:
-        await gate.wait()
-
-    reader.sync = slow_sync  # type: ignore[method-assign]
+    reader = SlowSync([configmap("cfg")])
     seen: list[Event] = []
 
     async def consume() -> None:
@@ -326,3 +324,51 @@ async def test_replicaset_crash_loop_reported_through_the_engine() -> None:
     reader = FakeClusterReader([rs, pod("web-1-a", "web", state="crashloop")])
     events = await take(poller_for(reader).poll([ident(rs)], FAST), 1)
     assert statuses(events) == [("web-1", Status.FAILED, "1 pods have failed")]
+
+
+CLUSTERROLE = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRole",
+    "metadata": {"name": "view"},
+}
+
+
+async def test_cluster_scoped_kind_given_with_a_namespace_is_read_without_it() -> None:
+    reader = FakeClusterReader([CLUSTERROLE])
+    given = ObjMetadata("rbac.authorization.k8s.io", "ClusterRole", "shop", "view")  # as kustomize writes it
+    events = await take(poller_for(reader).poll([given], FAST), 1)
+    update = events[0]
+    assert isinstance(update, ResourceUpdateEvent)
+    assert update.resource.identifier == given  # reported under the caller's identifier
+    assert update.resource.status == Status.CURRENT
+    assert reader.gets == [ObjMetadata("rbac.authorization.k8s.io", "ClusterRole", "", "view")]
+
+
+async def test_a_discovery_error_while_validating_is_unknown_per_identifier_and_retried() -> None:
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "ns"}}
+    down = ApiError(503, "ServiceUnavailable", "discovery is down")
+
+    def recover(reader: FakeClusterReader) -> None:
+        reader.scope_errors.clear()
+        reader.errors.clear()
+
+    reader = FakeClusterReader([widget, configmap("cfg")], script=[recover])
+    reader.kinds[("example.com", "Widget")] = True
+    reader.scope_errors[("example.com", "Widget")] = down
+    reader.errors[("example.com", "Widget")] = down
+    events = await take(poller_for(reader).poll([ident(widget), ident(configmap("cfg"))], FAST), 4)
+    assert statuses(events) == [
+        ("w", Status.UNKNOWN, "API error 503: discovery is down"),
+        ("cfg", Status.CURRENT, "Resource is always ready"),
+        ("w", Status.CURRENT, "Resource is current"),
+    ]
+
+
+async def test_a_kind_found_namespaced_later_without_a_namespace_is_unknown_not_fatal() -> None:
+    def install(reader: FakeClusterReader) -> None:
+        reader.kinds[("example.com", "Widget")] = True
+
+    reader = FakeClusterReader([], script=[nothing, install])
+    events = await take(poller_for(reader).poll([ObjMetadata("example.com", "Widget", "", "w")], FAST), 3)
+    last = statuses(events)[-1]
+    assert last == ("w", Status.UNKNOWN, "Invalid identifier: namespace is not set for widget.example.com/w")

@@ -131,3 +131,25 @@ def test_readers_declare_what_they_support() -> None:
     assert PodControllerStatusReader().supports("apps", "ReplicaSet")
     assert not PodControllerStatusReader().supports("extensions", "Deployment")
     assert GenericStatusReader().supports("anything.io", "Whatever")
+
+
+async def test_generated_resources_are_kept_when_the_owners_own_status_cannot_be_computed() -> None:
+    web = deployment("web", uid="d1")
+    web["metadata"]["generation"] = "two"  # malformed: kstatus cannot compute the Deployment itself
+    objects = [web, replicaset("web-1", "web", uid="r1", owner="d1"), pod("web-1-a", "web", owner="r1")]
+    status = await DeploymentStatusReader().read_status(FakeClusterReader(objects), ident(web))
+    assert status.status == Status.UNKNOWN
+    assert status.message.startswith("Cannot compute status: ")
+    (rs,) = status.generated_resources
+    assert rs.identifier.name == "web-1"
+    assert [p.identifier.name for p in rs.generated_resources] == ["web-1-a"]
+
+
+async def test_pods_are_kept_when_the_replicasets_own_status_cannot_be_computed() -> None:
+    rs = replicaset("web-1", "web")
+    rs["metadata"]["generation"] = "two"
+    status = await PodControllerStatusReader().read_status(
+        FakeClusterReader([rs, pod("web-1-a", "web")]), ident(rs)
+    )
+    assert status.status == Status.UNKNOWN
+    assert [p.identifier.name for p in status.generated_resources] == ["web-1-a"]

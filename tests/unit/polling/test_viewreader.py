@@ -17,9 +17,9 @@ from statuswatch.polling import (
     StatusPoller,
     StreamFailingError,
     SyncEvent,
+    ViewClusterReader,
 )
 from statuswatch.polling.testing import FakeView, configmap, deployment, ident
-from statuswatch.polling.viewreader import ViewClusterReader
 from statuswatch.watchlist import ApiError, NoMatchError, ResourceType, RestMapper
 from statuswatch.watchlist.testing import FakeTransport
 

@@ -73,11 +73,41 @@ def test_collector_starts_unknown_and_keeps_the_latest() -> None:
     assert observation.synced
 
 
-async def test_no_resources_and_no_events_is_done_at_once() -> None:
-    closed: list[bool] = []
-    for until in (PollUntil.KNOWN, PollUntil.CURRENT, PollUntil.DELETED):
-        observation = await collect(stream([], closed, then_wait=True), StatusCollector([]), until)
-        assert observation.statuses == ()
+class Untouched:
+    """An event stream that records whether it was read from and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.closed = False
+
+    def __aiter__(self) -> Untouched:
+        return self
+
+    async def __anext__(self) -> Event:
+        self.reads += 1
+        await asyncio.sleep(0)
+        return update(A, Status.IN_PROGRESS)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("until", [PollUntil.KNOWN, PollUntil.CURRENT, PollUntil.DELETED])
+async def test_no_resources_is_done_before_reading_any_event(until: PollUntil) -> None:
+    events = Untouched()
+    observation = await collect(events, StatusCollector([]), until)
+    assert events.reads == 0  # the goal held before the first event: nothing was waited for
+    assert events.closed
+    assert observation.last_event is None
+
+
+async def test_forever_with_no_resources_still_reads_events() -> None:
+    events = Untouched()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await collect(events, StatusCollector([]), PollUntil.FOREVER)
+    assert events.reads > 0
+    assert events.closed
 
 
 async def test_stream_end_ends_collection() -> None:

@@ -1,0 +1,95 @@
+"""The staleness rule and the reasons people read, on plain data."""
+
+from __future__ import annotations
+
+import pytest
+
+from statuswatch.polling import (
+    NotSyncedError,
+    StreamFailingError,
+    describe_error,
+    grace_for,
+    stream_verdict,
+)
+from statuswatch.watchlist import ApiError, NoMatchError
+
+FORBIDDEN = ApiError(403, "Forbidden", "deployments.apps is forbidden")
+GONE = ApiError(404, "NotFound", "the server could not find the requested resource")
+UNAUTHORIZED = ApiError(401, "Unauthorized", "Unauthorized")
+NOT_INSTALLED = NoMatchError("example.com", "Widget")
+DOWN = ApiError(503, "ServiceUnavailable", "etcd is down")
+RESET = ConnectionResetError("connection reset by peer")
+
+
+@pytest.mark.parametrize(("interval", "grace"), [(0.5, 10.0), (2.0, 10.0), (5.0, 10.0), (30.0, 60.0)])
+def test_grace_is_two_intervals_but_at_least_ten_seconds(interval: float, grace: float) -> None:
+    assert grace_for(interval) == grace
+
+
+def verdict(
+    *, synced: bool, error: Exception | None, failing_for: float | None, grace: float = 10.0
+) -> BaseException | None:
+    since = None if failing_for is None else 100.0 - failing_for
+    return stream_verdict(
+        "deployment.apps in ns", synced=synced, error=error, failing_since=since, now=100.0, grace=grace
+    )
+
+
+def test_a_healthy_synced_stream_answers() -> None:
+    assert verdict(synced=True, error=None, failing_for=None) is None
+
+
+@pytest.mark.parametrize("error", [FORBIDDEN, GONE, UNAUTHORIZED, NOT_INSTALLED])
+def test_authorization_and_not_found_failures_are_stale_at_once(error: Exception) -> None:
+    result = verdict(synced=True, error=error, failing_for=0.0)
+    assert isinstance(result, StreamFailingError)
+    assert result.cause is error
+    assert result.seconds == 0.0
+
+
+@pytest.mark.parametrize("error", [DOWN, RESET, TimeoutError()])
+def test_transient_failures_are_served_until_the_grace_is_over(error: Exception) -> None:
+    assert verdict(synced=True, error=error, failing_for=9.9) is None
+    result = verdict(synced=True, error=error, failing_for=10.0)
+    assert isinstance(result, StreamFailingError)
+    assert result.seconds == 10.0
+
+
+def test_a_transient_failure_without_a_start_time_is_served() -> None:
+    assert verdict(synced=True, error=DOWN, failing_for=None) is None
+
+
+@pytest.mark.parametrize("error", [FORBIDDEN, NOT_INSTALLED])
+def test_never_synced_with_a_permanent_failure_reports_the_failure_itself(error: Exception) -> None:
+    assert verdict(synced=False, error=error, failing_for=1.0) is error
+
+
+@pytest.mark.parametrize("error", [DOWN, None])
+def test_never_synced_otherwise_is_not_synced_yet(error: Exception | None) -> None:
+    result = verdict(synced=False, error=error, failing_for=None)
+    assert isinstance(result, NotSyncedError)
+    assert result.cause is error
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            StreamFailingError("deployment.apps in ns", FORBIDDEN, 42.4),
+            "watch failing for 42s: Forbidden: deployments.apps is forbidden",
+        ),
+        (StreamFailingError("x", DOWN, None), "watch failing: API error 503: etcd is down"),
+        (
+            NotSyncedError("widget.example.com in ns", DOWN),
+            "not synced yet: widget.example.com in ns: API error 503: etcd is down",
+        ),
+        (
+            NotSyncedError("widget.example.com in ns"),
+            "not synced yet: widget.example.com in ns: initial list not complete",
+        ),
+        (UNAUTHORIZED, "API error 401: Unauthorized"),
+        (RESET, "ConnectionResetError: connection reset by peer"),
+    ],
+)
+def test_reasons_name_the_cause(error: Exception, message: str) -> None:
+    assert describe_error(error) == message
