@@ -31,12 +31,17 @@ class NotSyncedError(Exception):
 class StreamFailingError(Exception):
     """A watch stream that had synced is failing, so its store may be stale.
 
-    ``seconds`` is how long the current streak of failures has lasted (``None`` when the stream does not
-    say). Raised at once for authorization and not-found failures, after a grace for transient ones.
+    Raised at once for authorization and not-found failures (``grace`` is ``None``), and for transient ones
+    once they have lasted ``grace`` seconds. ``seconds`` is how long the current streak of failures has
+    lasted so far (``None`` when the stream does not say); it is kept out of the message, which must stay the
+    same for the whole streak (see :mod:`.reasons`).
     """
 
-    def __init__(self, stream: str, cause: BaseException, seconds: float | None) -> None:
+    def __init__(
+        self, stream: str, cause: BaseException, seconds: float | None, grace: float | None = None
+    ) -> None:
         super().__init__(f"{stream}: {cause}")
         self.stream = stream
         self.cause = cause
         self.seconds = seconds
+        self.grace = grace

@@ -4,6 +4,11 @@ The cluster readers raise whatever their transport raises (``ApiError``, ``NoMat
 of this package's stream errors; the status readers turn those into ``Unknown`` statuses whose message says
 what went wrong. Which failures count as permanent (no point waiting for them to heal) is decided here too,
 so the staleness rule and the messages agree.
+
+A message stays the same while its cause lasts: the engine reports a status again whenever its message
+changes, and the operator writes it. A "failing for 42s" that ticked up every cycle would turn each poll
+interval of an outage into an event and a status write per StatusWatch, so the duration is left to
+``StreamFailingError.seconds`` and the message names the threshold that was crossed instead.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def is_permanent(error: BaseException) -> bool:
 def describe_error(error: BaseException) -> str:
     """A one-line reason for an ``Unknown`` status."""
     if isinstance(error, StreamFailingError):
-        duration = f" for {error.seconds:.0f}s" if error.seconds is not None else ""
+        duration = f" for over {error.grace:.0f}s" if error.grace is not None else ""
         return f"watch failing{duration}: {describe_error(error.cause)}"
     if isinstance(error, NotSyncedError):
         cause = describe_error(error.cause) if error.cause is not None else "initial list not complete"

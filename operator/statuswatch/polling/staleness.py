@@ -50,5 +50,5 @@ def stream_verdict(
     if is_permanent(error):
         return StreamFailingError(stream, error, failing_for)
     if failing_for is not None and failing_for >= grace:
-        return StreamFailingError(stream, error, failing_for)
+        return StreamFailingError(stream, error, failing_for, grace)
     return None

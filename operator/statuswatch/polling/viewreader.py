@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError, RestMapper
 from statuswatch.watchlist.selector import to_query
 from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.view import SharedView
 
 from .clusterreader import kinds_to_read
 from .errors import NotSyncedError
 from .identifiers import ObjMetadata
 from .router import SubKey, View, ViewRouter, ViewSubscription, router_for
 from .staleness import grace_for, stream_verdict
-
-if TYPE_CHECKING:
-    from statuswatch.watchlist.connection import ApiClient
 
 __all__ = ["ViewClusterReader"]
 
@@ -53,13 +51,11 @@ class ViewClusterReader:
         poll_interval: float = 2.0,
     ) -> None:
         self._mapper = mapper
-        self._own_view: Any = None
+        self._own_view: SharedView | None = None
         if view is None:
-            from statuswatch.watchlist.view import SharedView
-
             if client is None:
                 raise TypeError("ViewClusterReader needs a client or a view")
-            self._own_view = view = SharedView(cast("ApiClient", client), mapper)
+            self._own_view = view = SharedView(client, mapper)
         self._router: ViewRouter = router_for(view, sync_timeout=sync_timeout)
         self._grace = grace_for(poll_interval)
         self._ids = list(dict.fromkeys(identifiers))
@@ -167,7 +163,7 @@ class ViewClusterReader:
             name,
             synced=sub.synced,
             error=sub.error,
-            failing_since=_failing_since(sub),
+            failing_since=sub.failing_since,
             now=asyncio.get_running_loop().time(),
             grace=self._grace,
         )
@@ -228,9 +224,3 @@ class ViewClusterReader:
                 cancelled = True
         if cancelled:
             raise asyncio.CancelledError
-
-
-def _failing_since(sub: ViewSubscription) -> float | None:
-    """The loop time the stream's current failure streak began (``None`` when healthy or not told)."""
-    value = getattr(sub, "failing_since", None)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -209,7 +209,7 @@ async def test_engine_reports_a_revoked_stream_as_unknown_with_the_cause_then_re
     assert isinstance(stale, ResourceUpdateEvent)
     assert loop.time() - started <= 5  # within one poll interval
     assert stale.resource.status == Status.UNKNOWN
-    assert stale.resource.message == "watch failing for 5s: Forbidden: configmaps is forbidden"
+    assert stale.resource.message == "watch failing: Forbidden: configmaps is forbidden"
     del view.errors[("", "ConfigMap")], view.failing_since[("", "ConfigMap")]
     recovered = await anext(stream)
     assert isinstance(recovered, ResourceUpdateEvent)
