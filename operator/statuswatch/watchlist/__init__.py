@@ -8,12 +8,21 @@ StatusWatches. Objects are projected at ingest to what status computation reads.
 - :class:`SharedView` / :class:`Subscription`: any group/kind on demand, with store reads, sync state and
   :class:`StreamHealth`; optionally one cluster-wide stream per kind for many namespaces.
 - :class:`Transport`: what all of it asks of an API client; :mod:`.testing` has a scripted fake.
-- :class:`ApiClient` / :class:`ClusterConfig` / :class:`ApiError`: the HTTP layer, also for direct GETs.
-- :class:`RestMapper` / :class:`ResourceType` / :class:`NoMatchError`: discovery.
+- :class:`ApiClient` / :class:`ClusterConfig` / :class:`ApiError`: the HTTP layer, also for direct GETs;
+  :class:`Credentials`: what a kubeconfig or the pod's service account gives, for kopf's login too.
+- :class:`RestMapper` / :class:`ResourceType` / :class:`NoMatchError`: discovery, also of typed names.
 """
 
-from .connection import ApiClient, ApiError, ClusterConfig, ConfigError, InactivityTimeout
-from .discovery import NoMatchError, ResourceType, RestMapper
+from .connection import (
+    ApiClient,
+    ApiError,
+    ClusterConfig,
+    ConfigError,
+    Credentials,
+    HeaderTimeout,
+    InactivityTimeout,
+)
+from .discovery import NoMatchError, ResourceType, RestMapper, UnknownResourceError
 from .reader import RELIST_MAX, RELIST_MIN, Reader, RetrieveType
 from .selector import SelectorError, compile_selector, matches
 from .store import Change, ChangeType
@@ -31,6 +40,8 @@ __all__ = [
     "ChangeType",
     "ClusterConfig",
     "ConfigError",
+    "Credentials",
+    "HeaderTimeout",
     "InactivityTimeout",
     "NoMatchError",
     "Reader",
@@ -45,6 +56,7 @@ __all__ = [
     "StreamSettings",
     "Subscription",
     "Transport",
+    "UnknownResourceError",
     "compile_selector",
     "matches",
 ]
