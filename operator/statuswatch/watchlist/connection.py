@@ -126,8 +126,8 @@ class Credentials:
     insecure: bool = False
     #: Name to verify the server's certificate against (and send as SNI) instead of the URL's host.
     tls_server_name: str | None = None
-    #: HTTP(S) proxy for every request (``proxy-url``).
-    proxy_url: str | None = None
+    #: HTTP(S) proxy for every request (``proxy-url``); may carry a password, so not in ``repr``.
+    proxy_url: str | None = field(default=None, repr=False)
     #: When the token or certificate stops working (an exec plugin's ``expirationTimestamp``), if known.
     expiration: datetime.datetime | None = None
     #: The context's namespace, for objects named without one.

@@ -363,6 +363,7 @@ def test_client_certificate_files_tls_server_name_and_proxy(tmp_path: Path) -> N
     )
     assert not cfg.refreshable
     assert "KEYFILE" not in repr(creds)
+    assert "proxy.local" not in repr(creds)  # a proxy URL may carry a password
     doc["clusters"][0]["cluster"]["proxy-url"] = "socks5://proxy.local:1080"  # type: ignore[index]
     with pytest.raises(ConfigError, match="only http:// and https:// proxies"):
         ClusterConfig.from_kubeconfig_dict(doc, base_dir=tmp_path)
