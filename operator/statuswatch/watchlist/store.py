@@ -40,6 +40,11 @@ def _uid_rv(obj: Mapping[str, Any]) -> tuple[str, str]:
     return (meta.get("uid") or "", meta.get("resourceVersion") or "")
 
 
+def _older(rv: str, than: str) -> bool:
+    """``rv`` is an older etcd revision than ``than``; opaque (non-numeric) versions are never compared."""
+    return rv.isdigit() and than.isdigit() and int(rv) < int(than)
+
+
 # Values repeated across many objects; interning them (and every key) shares one string per process.
 _INTERNED_VALUES = frozenset(
     {"apiVersion", "kind", "namespace", "type", "status", "reason", "operator", "key"}
@@ -147,6 +152,8 @@ class Store:
             return [Change("DELETED", obj)]
         if old is not None and _uid_rv(old) == uid_rv:
             return []
+        if old is not None and _uid_rv(old)[0] == uid_rv[0] and _older(uid_rv[1], _uid_rv(old)[1]):
+            return []  # a replay older than the filter remembers: never roll an object back
         return self._put(key, old, obj)
 
     def _put(self, key: Key, old: dict[str, Any] | None, obj: dict[str, Any]) -> list[Change]:

@@ -343,7 +343,12 @@ class Stream:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         backoff = Backoff(*self.settings.backoff, rng=self._rng)
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # A cancellation that some cleanup swallowed (an exception raised while closing a
+                # connection replaces it) must still end the stream.
+                raise asyncio.CancelledError()
             self._delivered = False
             started = loop.time()
             try:
