@@ -270,7 +270,7 @@ class ClusterConfig:
         paths = os.fspath(path) if path is not None else os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
             merger = k8s.config.kube_config.KubeConfigMerger(paths)
-        except (OSError, k8s.config.ConfigException, ValueError) as exc:
+        except Exception as exc:  # unreadable, not YAML, or YAML of the wrong shape: all the user's to fix
             raise ConfigError(f"cannot read kubeconfig {paths}: {exc}") from exc
         if merger.config is None:
             raise ConfigError(f"cannot read kubeconfig {paths}: no such file")

@@ -98,6 +98,12 @@ def test_kubeconfig_errors(tmp_path: Path) -> None:
         ClusterConfig.from_kubeconfig_dict(kubeconfig(exec={"command": "aws"}))  # no apiVersion
     with pytest.raises(ConfigError, match="cannot read"):
         ClusterConfig.from_kubeconfig(tmp_path / "absent")
+    (tmp_path / "list").write_text("- not\n- a kubeconfig\n")
+    with pytest.raises(ConfigError, match="cannot read kubeconfig"):
+        ClusterConfig.from_kubeconfig(tmp_path / "list")
+    (tmp_path / "broken").write_text("clusters: [\n")
+    with pytest.raises(ConfigError, match="cannot read kubeconfig"):
+        ClusterConfig.from_kubeconfig(tmp_path / "broken")
 
 
 def test_in_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
