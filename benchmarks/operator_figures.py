@@ -105,7 +105,7 @@ class AuditRecord:
     stage: str
     verb: str
     user: str
-    resource: str  # "configmaps", "statuswatches/status"; "" for non-resource URLs
+    resource: str  # "configmaps", "statuswatches/status"; the path of a non-resource URL ("/apis")
     namespace: str
     received: datetime
     stage_time: datetime
@@ -130,6 +130,8 @@ def parse_audit(lines: Iterable[str]) -> list[AuditRecord]:
         resource = ref.get("resource", "")
         if ref.get("subresource"):
             resource = f"{resource}/{ref['subresource']}"
+        if not ref:  # a non-resource URL (discovery, /version): named by its path
+            resource = str(event.get("requestURI", "")).partition("?")[0]
         records.append(
             AuditRecord(
                 audit_id=event["auditID"],

@@ -207,8 +207,8 @@ def test_parse_audit_skips_blank_and_half_written_lines() -> None:
 def test_parse_audit_reads_non_resource_requests() -> None:
     event = json.loads(audit_line("h", "ResponseComplete", "get", "x", 1))
     del event["objectRef"]
-    event["requestURI"] = "/version"
-    assert parse_audit([json.dumps(event)])[0].resource == ""
+    event["requestURI"] = "/apis?timeout=32s"
+    assert parse_audit([json.dumps(event)])[0].resource == "/apis"
 
 
 # -- numbers -------------------------------------------------------------------------------------------
