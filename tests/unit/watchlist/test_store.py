@@ -144,3 +144,28 @@ def test_compact_copies_and_interns() -> None:
     assert out["apiVersion"] is sys.intern("apps/v1")
     assert out["metadata"]["labels"]["app"] is sys.intern("web")
     assert out["status"]["conditions"][0]["type"] is sys.intern("Ready")
+
+
+def test_filter_evicts_the_oldest_entry_so_a_recent_replay_cannot_roll_back() -> None:
+    # Opaque resourceVersions (not etcd revisions): only the filter can tell a replay from news.
+    store = Store(filter_size=2)
+    store.apply_event("ADDED", obj("a", "rv-a"))
+    store.apply_event("ADDED", obj("c", "rv-c"))
+    store.apply_event("ADDED", obj("b", "rv-b1"))
+    store.apply_event("MODIFIED", obj("b", "rv-b2", ready=True))
+    # The last two deliveries are remembered; a reconnect that replays them changes nothing.
+    assert store.apply_event("MODIFIED", obj("b", "rv-b1")) == []
+    assert store.get(("default", "b"))["metadata"]["resourceVersion"] == "rv-b2"  # type: ignore[index]
+    # The oldest ones were evicted: an entry seen before them is news again.
+    assert summary(store.apply_event("MODIFIED", obj("a", "rv-a0"))) == [("MODIFIED", "a", "rv-a0")]
+
+
+def test_older_etcd_revision_of_the_same_object_is_never_applied() -> None:
+    store = Store(filter_size=0)  # no filter at all: the revision order alone must hold
+    store.apply_event("ADDED", obj("a", "5"))
+    store.apply_event("MODIFIED", obj("a", "9", ready=True))
+    assert store.apply_event("MODIFIED", obj("a", "7")) == []
+    assert store.get(("default", "a"))["status"] == {"ready": True}  # type: ignore[index]
+    # A new object under the same name (new uid) is not "older", whatever its revision.
+    out = store.apply_event("ADDED", obj("a", "3", uid="other"))
+    assert [c.type for c in out] == ["DELETED", "ADDED"]
