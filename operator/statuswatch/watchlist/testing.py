@@ -147,6 +147,7 @@ CORE_RESOURCES: Final = resource_list(
     "v1",
     api_resource("configmaps", "ConfigMap"),
     api_resource("nodes", "Node", namespaced=False, verbs=("list", "watch")),
+    api_resource("pods", "Pod"),
     api_resource("pods/status", "Pod", verbs=("get",)),
     api_resource("bindings", "Binding", verbs=("create",)),
 )

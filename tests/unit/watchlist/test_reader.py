@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from statuswatch.watchlist import ClusterConfig, Reader, RetrieveType
+from statuswatch.watchlist.testing import HANG, FakeTransport, bookmark
 
 pytestmark = pytest.mark.timeout(10)
 
-NOWHERE = ClusterConfig(server="http://127.0.0.1:9")  # nothing listens: streams keep retrying
+NOWHERE = ClusterConfig(server="http://127.0.0.1:9")  # never contacted: these tests do not start a reader
 
 
 @pytest.mark.parametrize(
@@ -48,8 +49,12 @@ def test_type_mapping() -> None:
         Reader(RetrieveType.POD, config=NOWHERE, filter_size=-1)
 
 
+@pytest.mark.looptime
 async def test_close_ends_iteration_and_is_safe_twice() -> None:
-    async with Reader(RetrieveType.POD | RetrieveType.NODE, config=NOWHERE) as reader:
+    api = FakeTransport()
+    api.script_watch("/api/v1/pods", [bookmark("1", end=True, kind="Pod"), HANG])
+    api.script_watch("/api/v1/nodes", [bookmark("1", end=True, kind="Node"), HANG])
+    async with Reader(RetrieveType.POD | RetrieveType.NODE, transport=api) as reader:
         changes: list[object] = []
 
         async def consume() -> None:
@@ -57,10 +62,12 @@ async def test_close_ends_iteration_and_is_safe_twice() -> None:
                 changes.append(change)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(600)
         assert not task.done()
+        assert api.open_watches == 2
         await reader.close()
         await asyncio.wait_for(task, 2)
+        assert api.open_watches == 0
         await reader.close()
     assert changes == []
     with pytest.raises(StopAsyncIteration):
