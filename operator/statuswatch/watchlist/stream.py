@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
-from .connection import ApiError, InactivityTimeout
+from .connection import ApiError, HeaderTimeout, InactivityTimeout
 from .discovery import NoMatchError, ResourceType
 from .store import Change, Store, compact
 from .transport import Transport
@@ -42,7 +42,6 @@ __all__ = [
     "INITIAL_EVENTS_END",
     "WATCHLIST_CAPABILITY",
     "Backoff",
-    "HeaderTimeout",
     "Listener",
     "Projector",
     "ProtocolError",
@@ -73,10 +72,6 @@ class Resolver(Protocol):
     async def resolve(self, group: str, kind: str, version: str | None = None) -> ResourceType: ...
 
     def invalidate(self, group: str) -> None: ...
-
-
-class HeaderTimeout(Exception):
-    """The server accepted a watch request but sent no response headers in time."""
 
 
 @dataclass(frozen=True)
@@ -386,7 +381,7 @@ class Stream:
                 self._failed(exc)
             except NoMatchError as exc:
                 self._failed(exc)
-            except (aiohttp.ClientError, OSError, InactivityTimeout, TimeoutError, HeaderTimeout) as exc:
+            except (aiohttp.ClientError, OSError, InactivityTimeout, TimeoutError) as exc:
                 self._log.info("%r: connection lost (%s: %s); reconnecting", self, type(exc).__name__, exc)
                 self._failed(exc)
             except Exception as exc:

@@ -17,6 +17,7 @@ import pytest
 from statuswatch.watchlist import (
     ApiError,
     Backoff,
+    HeaderTimeout,
     NoMatchError,
     Reader,
     ResourceType,
@@ -26,7 +27,7 @@ from statuswatch.watchlist import (
     Stream,
     StreamSettings,
 )
-from statuswatch.watchlist.stream import HeaderTimeout, ProtocolError
+from statuswatch.watchlist.stream import ProtocolError
 from statuswatch.watchlist.testing import (
     HANG,
     HANG_HEADERS,
