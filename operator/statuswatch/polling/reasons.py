@@ -51,8 +51,13 @@ def describe_error(error: BaseException) -> str:
         return f"Kind not installed: {error}"
     if isinstance(error, ApiError):
         prefix = "Forbidden" if error.status == 403 else f"API error {error.status}"
-        return f"{prefix}: {error.message or error}"
+        return f"{prefix}: {_one_line(error.message or str(error))}"
     if isinstance(error, TimeoutError):
         return "Timed out reading the resource"
     name = type(error).__name__
-    return f"{name}: {error}" if str(error) else name
+    return f"{name}: {_one_line(str(error))}" if str(error) else name
+
+
+def _one_line(text: str) -> str:
+    """Plain-text error bodies ("404 page not found\\n") end in a newline; a reason is one line."""
+    return " ".join(text.split())

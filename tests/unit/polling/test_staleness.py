@@ -91,6 +91,7 @@ def test_never_synced_otherwise_is_not_synced_yet(error: Exception | None) -> No
             "not synced yet: widget.example.com in ns: initial list not complete",
         ),
         (UNAUTHORIZED, "API error 401: Unauthorized"),
+        (ApiError(404, "NotFound", "404 page not found\n"), "API error 404: 404 page not found"),
         (RESET, "ConnectionResetError: connection reset by peer"),
     ],
 )
