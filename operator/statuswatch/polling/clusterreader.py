@@ -13,7 +13,7 @@ from statuswatch.watchlist.discovery import NoMatchError, RestMapper
 
 from .identifiers import ObjMetadata
 
-__all__ = ["GENERATED_KINDS", "ClusterReader", "kinds_to_read"]
+__all__ = ["GENERATED_KINDS", "ClusterReader", "kinds_to_read", "scope_of"]
 
 # (group, kind) -> the (group, kind)s its status readers list as generated resources
 GENERATED_KINDS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {

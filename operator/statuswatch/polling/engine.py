@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["ClusterReaderFactory", "Options", "StatusPoller"]
 
 ClusterReaderFactory = Callable[[Sequence[ObjMetadata], "Options"], ClusterReader]
-Scopes = dict[tuple[str, str], bool]  # (group, kind) -> namespaced, for the kinds discovery has answered
+_Scopes = dict[tuple[str, str], bool]  # (group, kind) -> namespaced, for the kinds discovery has answered
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class StatusPoller:
         ids = list(dict.fromkeys(identifiers))
         reader = self._cluster_reader(ids, options)
         try:
-            scopes: Scopes = {}
+            scopes: _Scopes = {}
             await _learn_scopes(reader, ids, scopes)
             for identifier in ids:
                 if scopes.get((identifier.group, identifier.kind)) and not identifier.namespace:
@@ -146,7 +146,7 @@ class StatusPoller:
         finally:
             await reader.close()
 
-    async def _read(self, reader: ClusterReader, identifier: ObjMetadata, scopes: Scopes) -> ResourceStatus:
+    async def _read(self, reader: ClusterReader, identifier: ObjMetadata, scopes: _Scopes) -> ResourceStatus:
         namespaced = scopes.get((identifier.group, identifier.kind))
         if namespaced and not identifier.namespace:
             error = IdentifierError(f"namespace is not set for {identifier}")
@@ -159,7 +159,7 @@ class StatusPoller:
         return status
 
 
-async def _learn_scopes(reader: ClusterReader, ids: Sequence[ObjMetadata], scopes: Scopes) -> None:
+async def _learn_scopes(reader: ClusterReader, ids: Sequence[ObjMetadata], scopes: _Scopes) -> None:
     """Ask the reader for the scope of every kind not known yet; failures leave it unknown (asked again)."""
     for group, kind in dict.fromkeys((i.group, i.kind) for i in ids):
         if (group, kind) in scopes:
@@ -179,7 +179,7 @@ def _lookup(identifier: ObjMetadata, namespaced: bool | None) -> ObjMetadata:
     return identifier
 
 
-def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata], scopes: Scopes) -> list[ObjMetadata]:
+def _affected(ids: Sequence[ObjMetadata], changed: set[ObjMetadata], scopes: _Scopes) -> list[ObjMetadata]:
     """Identifiers whose status may depend on one of the changed objects: itself, or a kind it generates
     in the same namespace (a Pod change re-reads the Deployments, ReplicaSets and StatefulSets next to it)."""
     if not changed:

@@ -21,6 +21,7 @@ from .identifiers import ObjMetadata
 from .reasons import describe_error
 
 __all__ = [
+    "Clock",
     "DeploymentStatusReader",
     "GenericStatusReader",
     "ObjectStatusReader",
@@ -46,7 +47,7 @@ class StatusReader(Protocol):
     ) -> ResourceStatus: ...
 
 
-def unknown(
+def _unknown(
     identifier: ObjMetadata,
     error: BaseException,
     resource: Mapping[str, Any] | None = None,
@@ -76,7 +77,7 @@ class ObjectStatusReader:
         try:
             obj = await reader.get(identifier.group, identifier.kind, identifier.namespace, identifier.name)
         except Exception as error:  # kind not installed, forbidden, API down: all "don't know"
-            return unknown(identifier, error)
+            return _unknown(identifier, error)
         if obj is None:
             return ResourceStatus(identifier, Status.NOT_FOUND, "Resource not found")
         return await self._judge(reader, identifier, obj)
@@ -90,7 +91,7 @@ class ObjectStatusReader:
         try:
             return await self.status_for_object(reader, identifier, obj)
         except Exception as error:  # malformed fields, bad selector, children unreadable
-            return unknown(identifier, error, obj)
+            return _unknown(identifier, error, obj)
 
     async def status_for_object(
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
@@ -153,7 +154,7 @@ class PodControllerStatusReader(ObjectStatusReader):
         try:
             own = compute(obj, now=self.now())
         except Exception as error:  # the children were read fine: keep them, as kstatus does
-            return unknown(identifier, error, obj, pods)
+            return _unknown(identifier, error, obj, pods)
         status, message = Status(own.status), own.message
         failed = sum(1 for pod in pods if pod.status == Status.FAILED)
         if status == Status.IN_PROGRESS and failed:
@@ -183,7 +184,7 @@ class DeploymentStatusReader(ObjectStatusReader):
         try:
             own = compute(obj, now=self.now())
         except Exception as error:  # the children were read fine: keep them, as kstatus does
-            return unknown(identifier, error, obj, replicasets)
+            return _unknown(identifier, error, obj, replicasets)
         return ResourceStatus(
             identifier, Status(own.status), own.message, obj, generated_resources=replicasets
         )

@@ -24,6 +24,7 @@ from .identifiers import ObjMetadata
 from .router import View, ViewSubscription
 
 __all__ = [
+    "DEFAULT_KINDS",
     "FakeClusterReader",
     "FakeSubscription",
     "FakeView",
@@ -37,7 +38,7 @@ __all__ = [
     "statefulset",
 ]
 
-Key = tuple[str, str, str, str]
+_Key = tuple[str, str, str, str]
 Step = Callable[["FakeClusterReader"], "set[ObjMetadata] | None"]
 
 DEFAULT_KINDS: Mapping[tuple[str, str], bool] = {
@@ -69,7 +70,7 @@ class FakeClusterReader:
         script: Sequence[Step] = (),
     ) -> None:
         self.kinds: dict[tuple[str, str], bool] = dict(DEFAULT_KINDS if kinds is None else kinds)
-        self.objects: dict[Key, Mapping[str, Any]] = {}
+        self.objects: dict[_Key, Mapping[str, Any]] = {}
         for obj in objects:
             self.put(obj)
         self.errors: dict[tuple[str, str], Exception] = {}
@@ -214,7 +215,7 @@ class FakeView:
     """
 
     def __init__(self, objects: Sequence[dict[str, Any]] = ()) -> None:
-        self.objects: dict[Key, dict[str, Any]] = {}
+        self.objects: dict[_Key, dict[str, Any]] = {}
         self.subscriptions: list[FakeSubscription] = []
         self.opened: list[tuple[str, str, str | None]] = []
         self.closed: list[tuple[str, str, str | None]] = []
