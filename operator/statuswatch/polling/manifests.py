@@ -1,7 +1,9 @@
 """Identifiers from manifests: files, directories and standard input, YAML or JSON, ``List`` kinds unpacked.
 
 Used by ``statuswatch status -f`` and by anything else that wants to watch what it is about to apply.
-Namespaces are filled in afterwards by the caller, who knows which kinds are cluster-scoped.
+Namespaces are filled in afterwards by the caller, who knows which kinds are cluster-scoped. A namespace that
+a manifest gives a cluster-scoped object (kustomize writes one into every object) may stay in its
+identifier: the engine reads such an object without it and reports it under the identifier as given.
 """
 
 from __future__ import annotations
