@@ -52,6 +52,7 @@ from benchmarks.operator_figures import (
     render_table,
     summarize_latencies,
     vmrss_bytes,
+    watch_sessions,
 )
 from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
 from statuswatch.cluster.testing import E2ECluster, wait_for, write_token_kubeconfig
@@ -557,16 +558,35 @@ async def _phases(
     result["rss_1_bytes"] = operator.rss()
     _say(f"  {_latency_line(one)}")
 
-    # Phase 2: all StatusWatches.
-    _say(f"creating {len(watches) - 1} more StatusWatches…")
-    started = time.monotonic()
-    await create_all(
-        api,
-        [
+    # Phase 2a: one StatusWatch per namespace, so that every object of every kind is in the shared view
+    # (cluster-wide streams) while there are still few StatusWatches: memory for the objects alone.
+    def post(selection: list[tuple[str, str, tuple[BenchObject, ...]]]) -> list[tuple[str, dict[str, Any]]]:
+        return [
             (f"{SW_PATH}/namespaces/{ns}/statuswatches", statuswatch(ns, n, o, args.poll_interval))
-            for ns, n, o in watches[1:]
-        ],
+            for ns, n, o in selection
+        ]
+
+    seen_namespaces = {first_ns}
+    per_namespace = watches[:1]
+    for watch in watches[1:]:
+        if watch[0] not in seen_namespaces:
+            seen_namespaces.add(watch[0])
+            per_namespace.append(watch)
+    await create_all(api, post(per_namespace[1:]))
+    few = [(ns, name) for ns, name, _ in per_namespace]
+    await observer.until(
+        lambda: all(is_current(observer.objects.get(k, {"metadata": {}})) for k in few), 300, "few"
     )
+    await asyncio.sleep(5)
+    result["rss_objects_only_bytes"] = operator.rss()
+    result["rss_objects_only_statuswatches"] = len(few)
+    _say(f"{len(few)} StatusWatches (one per namespace) AllCurrent; RSS {operator.rss() / 2**20:.0f} MiB")
+
+    # Phase 2b: all StatusWatches.
+    rest = [w for w in watches if (w[0], w[1]) not in set(few)]
+    _say(f"creating {len(rest)} more StatusWatches…")
+    started = time.monotonic()
+    await create_all(api, post(rest))
     keys = [(ns, name) for ns, name, _ in watches]
 
     def all_current() -> bool:
@@ -574,12 +594,13 @@ async def _phases(
 
     await observer.until(all_current, 900, f"{len(keys)} StatusWatches AllCurrent")
     result["sync_s"] = round(time.monotonic() - started, 2)
+    result["sync_statuswatches"] = len(rest)
     await asyncio.sleep(5)  # let the garbage of the sync go before reading memory
     result["rss_after_sync_bytes"] = operator.rss()
     result["cpu_after_sync_s"] = operator.cpu_seconds()
     result["operator_metrics_after_sync"] = _operator_view(operator)
     watch_check_at = _now()
-    _say(f"{len(keys)} StatusWatches AllCurrent {result['sync_s']}s after creation; measuring latency…")
+    _say(f"{len(keys)} StatusWatches AllCurrent, {result['sync_s']}s after creating {len(rest)}; latency…")
 
     # Spread the samples over many watches: each target is a different StatusWatch's first ConfigMap.
     targets = []
@@ -597,20 +618,20 @@ async def _phases(
     await asyncio.sleep(args.settle)
     _say(f"idle window: {args.idle:g}s with nothing changing…")
     before = _operator_view(operator)
-    rss_before = operator.rss()
+    rss_before, cpu_before = operator.rss(), operator.cpu_seconds()
+    reconnects_before = observer.reconnects
     idle_start = _now()
-    events_before = len(observer.objects), observer.reconnects
     await asyncio.sleep(args.idle)
     idle_end = _now()
-    after = _operator_view(operator)
     result["idle"] = {
         "start": idle_start.isoformat(),
         "end": idle_end.isoformat(),
         "operator_metrics_before": before,
-        "operator_metrics_after": after,
+        "operator_metrics_after": _operator_view(operator),
         "rss_before_bytes": rss_before,
         "rss_after_bytes": operator.rss(),
-        "harness_watch_reconnects": observer.reconnects - events_before[1],
+        "operator_cpu_s": round(operator.cpu_seconds() - cpu_before, 2),
+        "harness_watch_reconnects": observer.reconnects - reconnects_before,
     }
     result["cpu_end_s"] = operator.cpu_seconds()
     if audit_log is not None:
@@ -625,6 +646,19 @@ async def _phases(
             "status_patches": counts.count("patch", "statuswatches/status"),
             "watches_started": counts.watches_started,
         }
+        # Every watch that ended or began inside the window, to tell a reconnect from a new stream.
+        result["idle"]["audit"]["watch_turnover"] = [
+            {
+                "resource": w.resource,
+                "namespace": w.namespace,
+                "received": w.received.isoformat(),
+                "ended": w.ended.isoformat() if w.ended else None,
+                "lasted_s": w.lasted_s,
+                "uri": w.uri,
+            }
+            for w in watch_sessions(records, OPERATOR_USER)
+            if idle_start <= w.received < idle_end or (w.ended and idle_start <= w.ended < idle_end)
+        ]
         result["open_watches"] = {
             "after_sync": dict(open_watches(records, OPERATOR_USER, watch_check_at)),
             "idle_start": dict(open_watches(records, OPERATOR_USER, idle_start)),
@@ -673,6 +707,13 @@ def table(result: Mapping[str, Any]) -> str:
             "< 150 MB at 2x size (issue 11)",
         )
     )
+    rows.append(
+        (
+            f"operator RSS, {result['rss_objects_only_statuswatches']} SW (every object cached)",
+            mib(result["rss_objects_only_bytes"]),
+            "(baseline: objects only)",
+        )
+    )
     rows.append(("operator RSS after the latency runs", mib(result["rss_after_latency_bytes"]), "no growth"))
     audit = result.get("idle", {}).get("audit")
     idle = f"{sizes['idle_s']:g} s idle"
@@ -681,6 +722,7 @@ def table(result: Mapping[str, Any]) -> str:
         rows.append((f"API writes in {idle} (audit)", str(audit["writes"]), "0"))
         rows.append((f"status patches in {idle} (audit)", str(audit["status_patches"]), "0"))
         rows.append((f"watches started in {idle} (audit)", str(audit["watches_started"]), "0"))
+        rows.append((f"operator CPU in {idle}", f"{result['idle']['operator_cpu_s']:.2f} s", "~0"))
         opened = result["open_watches"]["idle_end"]
         kinds = len(sizes["kinds"]) + 2  # the listed kinds, plus the ReplicaSets and Pods of Deployments
         rows.append(

@@ -22,6 +22,7 @@ __all__ = [
     "AuditRecord",
     "BenchObject",
     "Scenario",
+    "WatchSession",
     "WindowCounts",
     "count_window",
     "open_watches",
@@ -31,6 +32,7 @@ __all__ = [
     "render_table",
     "summarize_latencies",
     "vmrss_bytes",
+    "watch_sessions",
 ]
 
 READ_VERBS = frozenset({"get", "list"})
@@ -109,6 +111,7 @@ class AuditRecord:
     namespace: str
     received: datetime
     stage_time: datetime
+    uri: str = ""
 
 
 def _time(value: str) -> datetime:
@@ -142,6 +145,7 @@ def parse_audit(lines: Iterable[str]) -> list[AuditRecord]:
                 namespace=ref.get("namespace", ""),
                 received=_time(event["requestReceivedTimestamp"]),
                 stage_time=_time(event["stageTimestamp"]),
+                uri=str(event.get("requestURI", "")),
             )
         )
     return records
@@ -188,21 +192,48 @@ def count_window(records: Iterable[AuditRecord], user: str, start: datetime, end
     return counts
 
 
+@dataclass(frozen=True)
+class WatchSession:
+    """One watch request: from its receipt to the stage that ended it (None: still open when logged)."""
+
+    audit_id: str
+    resource: str
+    namespace: str
+    uri: str
+    received: datetime
+    ended: datetime | None
+
+    def open_at(self, at: datetime) -> bool:
+        return self.received <= at and (self.ended is None or self.ended > at)
+
+    @property
+    def lasted_s(self) -> float | None:
+        return None if self.ended is None else (self.ended - self.received).total_seconds()
+
+
+def watch_sessions(records: Iterable[AuditRecord], user: str) -> list[WatchSession]:
+    """The watch requests of ``user``, in order of receipt; a watch ends at ResponseComplete (or Panic)."""
+    first: dict[str, AuditRecord] = {}
+    ended: dict[str, datetime] = {}
+    for record in records:
+        if record.user != user or record.verb != "watch":
+            continue
+        first.setdefault(record.audit_id, record)
+        if record.stage in {"ResponseComplete", "Panic"}:
+            ended[record.audit_id] = record.stage_time
+    sessions = [
+        WatchSession(r.audit_id, r.resource, r.namespace, r.uri, r.received, ended.get(r.audit_id))
+        for r in first.values()
+    ]
+    return sorted(sessions, key=lambda session: session.received)
+
+
 def open_watches(records: Iterable[AuditRecord], user: str, at: datetime) -> collections.Counter[str]:
     """Watch requests of ``user`` received by ``at`` whose response had not completed by then, by resource.
 
-    Needs the RequestReceived-to-ResponseComplete stages in the log; a watch is open from its receipt until
-    the stage that ends it (ResponseComplete, or Panic).
+    Needs the RequestReceived-to-ResponseComplete stages in the log.
     """
-    started: dict[str, str] = {}
-    ended: set[str] = set()
-    for record in records:
-        if record.user != user or record.verb != "watch" or record.received > at:
-            continue
-        started[record.audit_id] = record.resource
-        if record.stage in {"ResponseComplete", "Panic"} and record.stage_time <= at:
-            ended.add(record.audit_id)
-    return collections.Counter(resource for audit_id, resource in started.items() if audit_id not in ended)
+    return collections.Counter(s.resource for s in watch_sessions(records, user) if s.open_at(at))
 
 
 # -- numbers -------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from benchmarks.operator_figures import (
     render_table,
     summarize_latencies,
     vmrss_bytes,
+    watch_sessions,
 )
 
 OPERATOR = "system:serviceaccount:bench-op-system:statuswatch"
@@ -259,3 +260,22 @@ def test_render_table_aligns_columns() -> None:
     assert lines[2].startswith("reads ")
     assert lines[3] == "latency p99  120 ms    < 500 ms"
     assert lines[2].index("0") == lines[3].index("120")
+
+
+def test_watch_sessions_tell_a_reconnect_from_a_stream_still_open() -> None:
+    lines = [
+        audit_line("late", "RequestReceived", "watch", "pods", 5),
+        audit_line("first", "RequestReceived", "watch", "deployments", 0),
+        audit_line("first", "ResponseStarted", "watch", "deployments", 0, 0.1),
+        audit_line("first", "ResponseComplete", "watch", "deployments", 0, 70.25),
+        audit_line("again", "RequestReceived", "watch", "deployments", 70.9),
+        *request("read", "get", "deployments", 1),
+    ]
+    sessions = watch_sessions(parse_audit(lines), OPERATOR)
+    assert [s.audit_id for s in sessions] == ["first", "late", "again"]
+    first, late, again = sessions
+    assert first.lasted_s == 70.25
+    assert (late.ended, late.lasted_s) == (None, None)
+    assert not first.open_at(T0 + timedelta(seconds=70.5))
+    assert again.open_at(T0 + timedelta(seconds=71))
+    assert not again.open_at(T0 + timedelta(seconds=70))
