@@ -97,6 +97,7 @@ class _Entry:
         self.waiter: asyncio.Task[None] | None = None
         self.deadline = deadline
         self.refreshed_at = float("-inf")
+        self.opened = asyncio.Event()
 
     def describe(self) -> str:
         group, kind, namespace = self.key
@@ -154,8 +155,15 @@ class ViewRouter:
                 await sub.open()
             except BaseException:
                 del self._entries[key]
+                entry.sub = None
                 raise
+            finally:
+                entry.opened.set()
             entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+        elif not entry.opened.is_set():  # another poll is opening it right now
+            await entry.opened.wait()
+            if self._entries.get(key) is not entry:
+                raise RuntimeError(f"could not subscribe to {entry.describe()}")
         entry.users += 1
 
     async def release(self, key: SubKey) -> None:

@@ -242,3 +242,37 @@ async def test_release_does_not_swallow_the_callers_own_cancellation() -> None:
         await releasing
     assert view.open_subscriptions == []  # cleanup still finished before the cancellation went on
     assert router.keys == {}
+
+
+class SlowToOpen(FakeSubscription):
+    gate = asyncio.Event()
+
+    async def open(self) -> FakeSubscription:
+        await self.gate.wait()
+        return await super().open()
+
+
+class SlowOpenView(FakeView):
+    def subscribe(self, group: str, kind: str, namespace: str | None = None) -> FakeSubscription:
+        sub = SlowToOpen(self, (group, kind, namespace))
+        self.subscriptions.append(sub)
+        return sub
+
+
+async def test_concurrent_first_acquires_share_one_subscription_once_it_is_open() -> None:
+    view = SlowOpenView([configmap("cfg")])
+    router = ViewRouter(view)
+    SlowToOpen.gate = asyncio.Event()
+    key = ("", "ConfigMap", "ns")
+    first = asyncio.create_task(router.acquire(key))
+    second = asyncio.create_task(router.acquire(key))
+    await asyncio.sleep(0)
+    assert not second.done()  # waits for the subscription to be open, not just created
+    SlowToOpen.gate.set()
+    await asyncio.gather(first, second)
+    sub = router.subscription(key)
+    assert sub is not None
+    assert sub.get("ns", "cfg") == configmap("cfg")
+    assert router.keys == {key: 2}
+    assert len(view.subscriptions) == 1
+    await router.close()
