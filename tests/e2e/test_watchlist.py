@@ -16,7 +16,7 @@ import dataclasses
 import json
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -160,6 +160,42 @@ async def no_more_changes(sub: Subscription, wait: float = 2.0) -> None:
 
 def brief(changes: list[Change]) -> list[tuple[str, str]]:
     return [(c.type, c.object["metadata"]["name"]) for c in changes]
+
+
+def per_object(changes: list[Change]) -> dict[str, list[str]]:
+    """Change types per object name, in the order they came."""
+    out: dict[str, list[str]] = {}
+    for change in changes:
+        out.setdefault(change.object["metadata"]["name"], []).append(change.type)
+    return out
+
+
+async def wait_until(sub: Subscription, condition: Callable[[], bool], within: float = 90) -> None:
+    """Until ``condition`` holds; re-checked whenever the subscription's stream changes state."""
+    async with asyncio.timeout(within):
+        while not condition():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1):  # the serving stream may change under a subscription
+                    await sub.stream.wait_changed()
+
+
+class ErrorLog:
+    """Records every distinct error a subscription's stream shows, while it runs."""
+
+    def __init__(self, sub: Subscription):
+        self.errors: list[Exception] = []
+        self._sub = sub
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            error = self._sub.error
+            if error is not None and (not self.errors or self.errors[-1] is not error):
+                self.errors.append(error)
+            await self._sub.stream.wait_changed()
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 # The system ConfigMap every namespace gets (kube-root-ca.crt) is part of the state too.
@@ -308,7 +344,10 @@ async def test_apiserver_restart_mid_stream(cluster: E2ECluster, namespace: str,
         ):
             await sub.wait_synced()
             await next_changes(sub, len(view_state(sub)))
-            connects = sub.stream.stats["connects"]
+            before = sub.health()
+            assert before.connected
+            assert before.error is None
+            seen = ErrorLog(sub)
             await asyncio.to_thread(cluster.restart_apiserver)
             await patch_cm(api, namespace, "cm-0", v="after-restart")
             await create_cm(api, namespace, "after-restart")
@@ -316,7 +355,13 @@ async def test_apiserver_restart_mid_stream(cluster: E2ECluster, namespace: str,
             # Order depends on whether they arrive live or in a relist (sorted by name) after a 410.
             assert sorted(brief(changes)) == [("ADDED", "after-restart"), ("MODIFIED", "cm-0")]
             await no_more_changes(sub)  # nothing replayed, nothing invented
-            assert sub.stream.stats["connects"] > connects
+            await wait_until(sub, lambda: sub.health().connected and sub.error is None)
+            after = sub.health()
+            assert after.reconnects > before.reconnects
+            assert after.failing_since is None
+            # While the server was down the failure was visible, not hidden behind the old store.
+            assert seen.errors, "no error was visible while the API server was down"
+            seen.stop()
             assert view_state(sub) == await server_state(api, namespace)
 
 
@@ -369,18 +414,20 @@ async def test_gone_after_compaction_relists_without_losing_or_inventing(
             await asyncio.to_thread(cluster.restart_apiserver)
             relay.reconnect()
             changes = await next_changes(sub, 6)
-            assert sorted(brief(changes)) == sorted(
-                [
-                    ("DELETED", "cm-0"),
-                    ("DELETED", "cm-1"),
-                    ("MODIFIED", "cm-2"),
-                    ("ADDED", "cm-new"),
-                    ("DELETED", "cm-3"),
-                    ("ADDED", "cm-3"),
-                ]
-            )
+            # Across objects the order is the relist's; for each object it must be the real one.
+            assert per_object(changes) == {
+                "cm-0": ["DELETED"],
+                "cm-1": ["DELETED"],
+                "cm-2": ["MODIFIED"],
+                "cm-new": ["ADDED"],
+                "cm-3": ["DELETED", "ADDED"],
+            }
+            reborn = [c for c in changes if c.object["metadata"]["name"] == "cm-3"]
+            assert reborn[0].object["metadata"]["uid"] != reborn[1].object["metadata"]["uid"]
             await no_more_changes(sub)
             assert sub.stream.stats["gone"] >= 1
+            assert sub.health().relists >= 1
+            assert sub.error is None
             assert view_state(sub) == await server_state(direct, namespace)
 
 
@@ -399,17 +446,23 @@ async def test_fallback_to_list_watch_with_watchlist_gate_off(
             ):
                 await sub.wait_synced()
                 assert sub.stream.sync_mode == "list"
-                assert api.capabilities["watchlist"] is False
+                assert sub.health().fallbacks == 1
+                assert api.capabilities["watchlist:/ConfigMap"] is False
                 assert view_state(sub) == await server_state(api, namespace)
                 await next_changes(sub, len(view_state(sub)))
                 await patch_cm(api, namespace, "cm-0", v="x")
                 await delete_cm(api, namespace, "cm-1")
                 assert brief(await next_changes(sub, 2)) == [("MODIFIED", "cm-0"), ("DELETED", "cm-1")]
-                # Remembered per server: the next stream goes straight to LIST.
+                # Remembered per type: another stream of the kind goes straight to LIST; another kind
+                # asks for itself (an aggregated API refusing WatchList says nothing about the others).
+                async with view.subscribe("", "ConfigMap", "default", changes=False) as again:
+                    await again.wait_synced()
+                    assert again.stream.sync_mode == "list"
+                    assert again.health().fallbacks == 0
                 async with view.subscribe("", "Namespace", changes=False) as ns_sub:
                     await ns_sub.wait_synced()
                     assert ns_sub.stream.sync_mode == "list"
-                    assert ns_sub.stream.stats["fallbacks"] == 0
+                    assert ns_sub.health().fallbacks == 1
                     assert ns_sub.get(None, namespace) is not None
     finally:
         await asyncio.to_thread(cluster.restart_apiserver)
@@ -478,3 +531,198 @@ async def test_forbidden_type_reports_the_error(
                 await denied.wait_synced()
             assert info.value.status == 403
             assert denied.error is info.value
+
+
+async def test_access_revoked_then_restored(
+    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Any
+) -> None:
+    rules = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    kubeconfig = service_account_kubeconfig(rules, name="reader")
+    binding = await asyncio.to_thread(
+        cluster.kubectl, "get", "rolebinding", "reader", "-n", namespace, "-o", "json"
+    )
+    restore = json.loads(binding.stdout)
+    for key in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
+        restore["metadata"].pop(key, None)
+    # Short server-side watch timeouts make the stream ask again soon (RBAC is checked per request).
+    settings = StreamSettings(backoff=(0.2, 1.0), watch_timeout=(2, 2))
+    async with (
+        ApiClient(config_of(cluster)) as admin,
+        ApiClient(ClusterConfig.from_kubeconfig(kubeconfig)) as api,
+    ):
+        await create_cm(admin, namespace, "before")
+        async with (
+            SharedView(api, settings=settings) as view,
+            view.subscribe("", "ConfigMap", namespace) as sub,
+        ):
+            await sub.wait_synced()
+            await next_changes(sub, len(view_state(sub)))
+            await asyncio.to_thread(cluster.kubectl, "delete", "rolebinding", "reader", "-n", namespace)
+            await wait_until(sub, lambda: isinstance(sub.error, ApiError))
+            assert isinstance(sub.error, ApiError)
+            assert sub.error.status == 403
+            health = sub.health()
+            assert health.synced  # it had a full state; the error says it is stale now
+            assert health.failing_since is not None
+            await create_cm(admin, namespace, "while-revoked")
+            await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=json.dumps(restore))
+            await wait_until(sub, lambda: sub.error is None)
+            assert sub.health().failing_since is None
+            assert brief(await next_changes(sub, 1)) == [("ADDED", "while-revoked")]
+            await no_more_changes(sub)
+            assert view_state(sub) == await server_state(admin, namespace)
+
+
+def gadget_crd(group: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"gadgets.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
+
+
+async def test_crd_deleted_and_recreated(cluster: E2ECluster, namespace: str) -> None:
+    group = f"e2e{uuid.uuid4().hex[:8]}.statuswatch.io"
+    crd = json.dumps(gadget_crd(group))
+
+    def gadget(name: str) -> str:
+        return json.dumps(
+            {
+                "apiVersion": f"{group}/v1",
+                "kind": "Gadget",
+                "metadata": {"name": name, "namespace": namespace},
+            }
+        )
+
+    async def install() -> None:
+        await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=crd)
+        await asyncio.to_thread(
+            cluster.kubectl, "wait", "--for=condition=Established", f"crd/gadgets.{group}"
+        )
+
+    settings = StreamSettings(backoff=(0.2, 1.0), watch_timeout=(3, 3))
+    await install()
+    try:
+        await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=gadget("g1"))
+        async with ApiClient(config_of(cluster)) as api:
+            mapper = RestMapper(api, refresh_interval=1.0)
+            async with (
+                SharedView(api, mapper, settings=settings) as view,
+                view.subscribe(group, "Gadget", namespace) as sub,
+            ):
+                await sub.wait_synced()
+                assert brief(await next_changes(sub, 1)) == [("ADDED", "g1")]
+                await asyncio.to_thread(cluster.kubectl, "delete", "crd", f"gadgets.{group}", "--wait=true")
+                await wait_until(sub, lambda: isinstance(sub.error, NoMatchError))
+                assert sub.health().failing_since is not None
+                await install()
+                await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=gadget("g2"))
+                await wait_until(sub, lambda: sub.error is None and sub.get(namespace, "g2") is not None)
+                assert sub.get(namespace, "g1") is None
+                changes = per_object(await next_changes(sub, 2))
+                assert changes == {"g1": ["DELETED"], "g2": ["ADDED"]}
+                assert sub.health().relists >= 1
+    finally:
+        await asyncio.to_thread(
+            cluster.kubectl, "delete", "crd", f"gadgets.{group}", "--wait=false", "--ignore-not-found"
+        )
+
+
+async def test_aggregated_api_that_is_down_affects_only_its_stream(
+    cluster: E2ECluster, namespace: str
+) -> None:
+    group = f"e2edown{uuid.uuid4().hex[:8]}.statuswatch.io"
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "nowhere", "namespace": namespace},
+        "spec": {"ports": [{"port": 443, "targetPort": 8443}]},  # no selector, no endpoints
+    }
+    api_service = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": f"v1.{group}"},
+        "spec": {
+            "group": group,
+            "version": "v1",
+            "service": {"namespace": namespace, "name": "nowhere", "port": 443},
+            "insecureSkipTLSVerify": True,
+            "groupPriorityMinimum": 1000,
+            "versionPriority": 15,
+        },
+    }
+    await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=json.dumps(service))
+    await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=json.dumps(api_service))
+    try:
+        async with ApiClient(config_of(cluster)) as api:
+            with pytest.raises(ApiError) as info:
+                await api.get_json(f"/apis/{group}/v1")
+            assert info.value.status == 503
+            async with (
+                SharedView(api, RestMapper(api, refresh_interval=1.0), settings=fast()) as view,
+                view.subscribe(group, "Thing", namespace, changes=False) as down,
+                view.subscribe("", "ConfigMap", namespace, changes=False) as fine,
+            ):
+                await fine.wait_synced()
+                await wait_until(down, lambda: down.error is not None)
+                assert not down.synced
+                assert down.health().failing_since is not None
+                assert fine.error is None
+                assert fine.health().connected
+                health = view.health()
+                assert health[(group, "Thing", None, namespace)].error is not None
+                assert health[("", "ConfigMap", None, namespace)].error is None
+    finally:
+        await asyncio.to_thread(cluster.kubectl, "delete", "apiservice", f"v1.{group}", "--ignore-not-found")
+
+
+async def test_cluster_wide_stream_serves_namespaced_subscribers(cluster: E2ECluster, namespace: str) -> None:
+    others = [f"{namespace}-{i}"[:63] for i in (2, 3)]
+    for name in others:
+        await asyncio.to_thread(cluster.kubectl, "create", "namespace", name)
+    namespaces = [namespace, *others]
+    try:
+        async with (
+            ApiClient(config_of(cluster)) as api,
+            SharedView(api, cluster_wide_threshold=2, settings=fast()) as view,
+        ):
+            for ns in namespaces:
+                await create_cm(api, ns, f"cm-{ns[-1]}")
+            subs = [await view.subscribe("", "ConfigMap", ns).open() for ns in namespaces]
+            for sub in subs:
+                await sub.wait_synced()
+            wide = ("", "ConfigMap", None, None)
+            await wait_until(subs[0], lambda: list(view.streams) == [wide])
+            assert all(sub.stream is view.streams[wide] for sub in subs)
+            assert view.streams[wide].stats["connects"] == 1  # one watch connection for the kind
+            for sub, ns in zip(subs, namespaces, strict=True):
+                initial = await next_changes(sub, len(view_state(sub)))
+                assert {c.object["metadata"]["namespace"] for c in initial} == {ns}
+                assert names(sub) == {f"cm-{ns[-1]}"}
+            for ns in namespaces:
+                await patch_cm(api, ns, f"cm-{ns[-1]}", v="x")
+            for sub, ns in zip(subs, namespaces, strict=True):
+                (change,) = await next_changes(sub, 1)
+                assert (change.type, change.object["metadata"]["namespace"]) == ("MODIFIED", ns)
+                await no_more_changes(sub, wait=1.0)
+            for sub in subs:
+                await sub.close()
+            assert view.streams == {}
+    finally:
+        for name in others:
+            await asyncio.to_thread(cluster.kubectl, "delete", "namespace", name, "--wait=false")
