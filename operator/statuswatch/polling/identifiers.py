@@ -28,7 +28,9 @@ class ObjMetadata:
     @classmethod
     def from_object(cls, obj: Mapping[str, Any], *, default_namespace: str = "") -> ObjMetadata:
         """The identifier of an object or manifest (``apiVersion``, ``kind`` and ``metadata``)."""
-        metadata = obj.get("metadata") or {}
+        metadata = obj.get("metadata")
+        if not isinstance(metadata, Mapping):  # malformed: still an identifier, never a crash
+            metadata = {}
         return cls(
             group=group_of(str(obj.get("apiVersion", ""))),
             kind=str(obj.get("kind", "")),

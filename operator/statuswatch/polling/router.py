@@ -20,6 +20,7 @@ with the listener's own identifiers that need a re-read. A poll therefore owns n
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
@@ -38,6 +39,8 @@ _GENERATORS: dict[tuple[str, str], set[tuple[str, str]]] = {}
 for _parent, _children in GENERATED_KINDS.items():
     for _child in _children:
         _GENERATORS.setdefault(_child, set()).add(_parent)
+
+_log = logging.getLogger("statuswatch.polling")
 
 _REFRESH_EVERY = 5.0  # seconds between re-subscriptions of one key (the RestMapper's own refresh pace)
 _MAX_OWNER_DEPTH = 4  # Pod -> ReplicaSet -> Deployment is two; anything deeper is a loop in bad data
@@ -192,13 +195,14 @@ class ViewRouter:
         old = _Entry(key, entry.sub, entry.deadline)
         old.drain, old.waiter = entry.drain, entry.waiter
         entry.sub, entry.drain, entry.waiter = None, None, None
-        await _finish(old)
-        if self._entries.get(key) is not entry:
-            return  # released meanwhile
-        sub = self._subscribe(key)
-        await sub.open()
-        entry.sub, entry.deadline = sub, loop.time() + self.sync_timeout
-        entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+        try:
+            await _finish(old)
+        finally:  # even when cancelled meanwhile: the key's other users must not be left without one
+            if self._entries.get(key) is entry:  # else released meanwhile
+                sub = self._subscribe(key)
+                await sub.open()
+                entry.sub, entry.deadline = sub, loop.time() + self.sync_timeout
+                entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
 
     async def wait_synced(self, keys: Iterable[SubKey]) -> None:
         """Wait until each key's stream synced or failed, at most until its sync deadline.
@@ -304,9 +308,22 @@ class ViewRouter:
         return None
 
     async def _drain(self, entry: _Entry, sub: ViewSubscription) -> None:
-        async for change in sub:
-            for listener, ids in self.route(change.object).items():
-                listener.notify(ids)
+        try:
+            async for change in sub:
+                try:
+                    hits = self.route(change.object)
+                except Exception:  # malformed object: the polls' full cycles still cover it
+                    _log.exception("cannot route a change of %s", entry.describe())
+                    continue
+                for listener, ids in hits.items():
+                    try:
+                        listener.notify(ids)
+                    except Exception:  # one broken listener must not starve the others
+                        _log.exception("a poll failed to take a change of %s", entry.describe())
+        except Exception:
+            _log.exception(
+                "changes of %s are no longer routed; polls fall back to full cycles", entry.describe()
+            )
 
 
 def _owners(obj: Mapping[str, Any], namespace: str, generators: set[tuple[str, str]]) -> list[ObjMetadata]:

@@ -276,3 +276,23 @@ async def test_concurrent_first_acquires_share_one_subscription_once_it_is_open(
     assert router.keys == {key: 2}
     assert len(view.subscriptions) == 1
     await router.close()
+
+
+class Broken:
+    def notify(self, identifiers: set[ObjMetadata]) -> None:
+        raise RuntimeError("listener bug")
+
+
+async def test_a_broken_listener_or_object_does_not_stop_routing_for_the_others() -> None:
+    view = FakeView([])
+    router = ViewRouter(view)
+    await router.acquire(("", "ConfigMap", "ns"))
+    healthy = Listener("healthy")
+    router.watch(Broken(), [CFG])
+    router.watch(healthy, [CFG])
+    view.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": "not a mapping"})
+    view.put(configmap("cfg"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert healthy.calls == [{CFG}]
+    await router.close()
