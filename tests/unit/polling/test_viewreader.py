@@ -301,3 +301,18 @@ async def test_a_discovery_failure_never_escapes_the_poll() -> None:
     assert isinstance(first, ResourceUpdateEvent)
     assert first.resource.status == Status.CURRENT  # the stream's store still answers
     await stream.aclose()
+
+
+async def test_a_discovery_failure_while_re_subscribing_never_ends_the_cycle() -> None:
+    view = FakeView([widget()])
+    view.synced[WIDGET] = False
+    view.errors[WIDGET] = NoMatchError(*WIDGET)
+    mapper = Mapper({WIDGET})
+    reader = make(view, [ident(widget())], mapper)
+    await reader.sync()
+    mapper.failing = ApiError(503, "ServiceUnavailable", "discovery is down")
+    await reader.sync()  # used to raise, which ended the poll with an ErrorEvent
+    with pytest.raises(NoMatchError):
+        await reader.get(*WIDGET, "ns", "w")
+    assert view.opened == [(*WIDGET, "ns")]  # nothing re-subscribed while discovery cannot say
+    await reader.close()
