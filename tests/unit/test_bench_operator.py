@@ -19,6 +19,7 @@ import pytest
 # puts only tests/ on sys.path; `pythonpath = ["."]` in pyproject's pytest options would make this unneeded.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from benchmarks.bench_operator import is_current, shows, table
 from benchmarks.operator_figures import (
     count_window,
     open_watches,
@@ -279,3 +280,78 @@ def test_watch_sessions_tell_a_reconnect_from_a_stream_still_open() -> None:
     assert not first.open_at(T0 + timedelta(seconds=70.5))
     assert again.open_at(T0 + timedelta(seconds=71))
     assert not again.open_at(T0 + timedelta(seconds=70))
+
+
+# -- reading StatusWatches and the report (bench_operator) ----------------------------------------------
+
+
+def _watch(
+    generation: int, observed: int, aggregate: str, *resources: tuple[str, str, str]
+) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "ns", "name": "sw", "generation": generation},
+        "status": {
+            "observedGeneration": observed,
+            "aggregateStatus": aggregate,
+            "resources": [{"kind": k, "name": n, "status": s} for k, n, s in resources],
+        },
+    }
+
+
+def test_is_current_needs_the_current_generation_observed() -> None:
+    assert is_current(_watch(2, 2, "Current"))
+    assert not is_current(_watch(2, 1, "Current"))
+    assert not is_current(_watch(2, 2, "InProgress"))
+    assert not is_current({"metadata": {"generation": 1}})
+
+
+def test_shows_matches_kind_name_and_status_of_one_resource() -> None:
+    watch = _watch(1, 1, "NotFound", ("ConfigMap", "a", "NotFound"), ("Service", "b", "Current"))
+    assert shows("ConfigMap", "a", "NotFound")(watch)
+    assert not shows("ConfigMap", "a", "Current")(watch)
+    assert not shows("Service", "a", "NotFound")(watch)  # same name, other kind
+    assert not shows("ConfigMap", "zzz", "NotFound")(watch)
+    assert not shows("ConfigMap", "a", "NotFound")({"metadata": {}})
+
+
+def _result(audit: bool) -> dict[str, Any]:
+    latency = {"from_request": {"samples": 3, "p50_s": 0.011, "p99_s": 0.02, "max_s": 0.02}, "missed": []}
+    result: dict[str, Any] = {
+        "sizes": {
+            "statuswatches": 500,
+            "objects": 5000,
+            "kinds": ["ConfigMap", "Deployment", "Service"],
+            "idle_s": 60,
+        },
+        "latency_1": latency,
+        "latency_many": {"from_request": {"samples": 0}, "missed": ["DELETE ns/x: not shown within 30s"]},
+        "sync_s": 9.2,
+        "rss_after_sync_bytes": 146 * 2**20,
+        "rss_objects_only_bytes": 102 * 2**20,
+        "rss_objects_only_statuswatches": 5,
+        "rss_after_latency_bytes": 146 * 2**20,
+        "idle": {"operator_cpu_s": 2.27},
+    }
+    if audit:
+        result["idle"]["audit"] = {
+            "reads": 0,
+            "writes": 0,
+            "status_patches": 0,
+            "watches_started": 1,
+            "requests": {"watch deployments": 1},
+        }
+        result["open_watches"] = {"idle_end": {"configmaps": 1, "statuswatches": 1}}
+    return result
+
+
+def test_table_reports_each_figure_and_says_what_was_not_measured() -> None:
+    text = table(_result(audit=True))
+    assert "11 ms / 20 ms (3 samples, 0 missed)" in text
+    assert "n/a / n/a (0 samples, 1 missed)" in text
+    assert "146 MiB" in text
+    assert "102 MiB" in text
+    assert "open watches by resource: configmaps 1, statuswatches 1" in text
+    assert 'requests in the idle window: {"watch deployments": 1}' in text
+    without = table(_result(audit=False))
+    assert "not counted (no audit log)" in without
+    assert "open watches" not in without
