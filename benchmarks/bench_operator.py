@@ -460,8 +460,24 @@ def prepare(cluster: E2ECluster, namespaces: list[str]) -> None:
         for name in [SYSTEM_NAMESPACE, *namespaces]
     ]
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents))
-    # StatusWatches of an earlier run go first: every run starts from none.
-    cluster.kubectl("delete", "statuswatches", "-A", "-l", "=".join(LABEL), "--wait=true", timeout=600)
+
+
+async def delete_statuswatches(api: Api, namespaces: list[str]) -> None:
+    """Every run starts from no StatusWatches: one delete-collection per namespace (no finalizers)."""
+    selector = "=".join(LABEL)
+    for namespace in namespaces:
+        path = f"{SW_PATH}/namespaces/{namespace}/statuswatches"
+        status, body = await api.call("DELETE", path, labelSelector=selector)
+        if status != 200:
+            raise RuntimeError(f"deleting the StatusWatches of {namespace}: {status} {body}")
+    deadline = time.monotonic() + 120
+    while True:
+        status, body = await api.call("GET", f"{SW_PATH}/statuswatches", labelSelector=selector, limit="1")
+        if status == 200 and not body["items"]:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"StatusWatches of an earlier run still there after 120s: {status}")
+        await asyncio.sleep(0.5)
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -498,6 +514,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     session_timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=session_timeout) as session:
         api = Api(cluster, session)
+        await delete_statuswatches(api, namespaces)
         _say(
             f"creating {len(scenario.objects)} objects in {len(namespaces)} namespaces (existing ones kept)…"
         )

@@ -1,4 +1,4 @@
-"""The pure parts of the operator benchmark: scenario layout, audit-log counting, percentiles, RSS parsing.
+"""The operator benchmark's logic on plain data: scenario layout, audit counts, percentiles, RSS, the report.
 
 These decide what the published figures say (how many requests the operator made, how many watches it
 held open, what the p99 is), so they are checked on plain data here rather than trusted.
