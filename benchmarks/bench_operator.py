@@ -2,16 +2,17 @@
 
     python -m benchmarks.bench_operator [--statuswatches 500] [--objects 5000] [--idle 60] [--kubeconfig F]
 
-Starts (or reuses) the local control plane in ``--dir``, restarts its API server with an audit policy that
-logs every request of the operator's ServiceAccount, creates ``--objects`` objects (ConfigMaps, Services,
-Deployments with KWOK pods) in ``--namespaces`` namespaces, and runs the real ``statuswatch run
---all-namespaces`` under the shipped ClusterRole. Then, in one run:
+Starts (or reuses) the local control plane in ``--dir``, restarts its API server (unless it already runs so)
+with an audit policy that logs every request of the operator's ServiceAccount, creates ``--objects`` objects
+(ConfigMaps, Services, Deployments with KWOK pods) in ``--namespaces`` namespaces, and runs the real
+``statuswatch run --all-namespaces`` under the shipped ClusterRole. Then, in one run:
 
 1. change→status latency with 1 StatusWatch and with ``--statuswatches``: a ConfigMap listed by a watch is
    deleted (or created again) through the API, and the clock stops when this harness's own watch on
    statuswatches receives the MODIFIED event whose status shows it (NotFound, or Current again). Samples are
    taken one after another, never overlapping.
-2. the operator's RSS (``/proc/PID/status``) after sync and after the latency runs;
+2. the operator's RSS (``/proc/PID/status``) with 1 StatusWatch, with one per namespace (every object cached,
+   few StatusWatches), after all are synced, after the latency runs and around the idle window;
 3. the operator's API requests in ``--idle`` seconds where nothing changes, counted from the audit log by
    verb and resource (reads, writes, status patches, watches started);
 4. the watch connections the operator holds open, from the audit log (watch requests received and not
@@ -217,16 +218,30 @@ class Observer:
     waiters: list[_Waiter] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     reconnects: int = 0
+    failure: Exception | None = None
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         resource_version = await self._list()
-        self._task = asyncio.create_task(self._watch(resource_version))
+        self._task = asyncio.create_task(self._watch_or_fail(resource_version))
+
+    async def _watch_or_fail(self, resource_version: str) -> None:
+        """The watch; if it fails, every waiter fails with it rather than counting as a missed change."""
+        try:
+            await self._watch(resource_version)
+        except Exception as error:
+            self.failure = error
+            for waiter in self.waiters:
+                if not waiter.done.done():
+                    waiter.done.set_exception(error)
+            self.changed.set()
+            raise
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # a failure of the watch has already been passed to the waiters (see _watch_or_fail)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
     async def _list(self) -> str:
@@ -282,6 +297,8 @@ class Observer:
 
     def expect(self, key: tuple[str, str], check: Check) -> asyncio.Future[float]:
         """A future for the arrival time of the first event, from now on, of ``key`` that passes ``check``."""
+        if self.failure is not None:
+            raise RuntimeError("the harness's watch on statuswatches failed") from self.failure
         waiter = _Waiter(key, check, asyncio.get_running_loop().create_future())
         self.waiters.append(waiter)
         return waiter.done
@@ -293,6 +310,8 @@ class Observer:
         """Until ``predicate()`` holds, re-checked after each event; TimeoutError after ``limit`` seconds."""
         deadline = time.monotonic() + limit
         while not predicate():
+            if self.failure is not None:
+                raise RuntimeError("the harness's watch on statuswatches failed") from self.failure
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"timed out after {limit:g}s waiting for {what}")
