@@ -275,7 +275,8 @@ async def test_close_stops_every_stream_even_when_one_fails_while_stopping() -> 
     await first.wait_synced()
     await second.wait_synced()
     streams = list(view.streams.values())
-    await view.close()
+    async with asyncio.timeout(60):  # a stream that survives its cancellation would hang here
+        await view.close()
     assert all(not s.running for s in streams)
     assert api.open_watches == 0
     # Every subscription's iteration has ended (undelivered changes are moot once the view is closed).
@@ -362,20 +363,39 @@ def test_backoff_grows_to_its_maximum_and_resets() -> None:
 
 async def test_slow_subscriber_during_sync_is_not_server_silence() -> None:
     api = FakeTransport()
+    feed = Feed()
+    api.watches.append([feed])
     objs = [configmap(f"o{i}", str(i)) for i in range(5)]
-    api.watches.append([*synced_cms(*objs), HANG])
-    async with (
-        make_view(api, queue_size=1, sync_idle_deadline=30) as view,
-        view.subscribe("", "ConfigMap", "default") as sub,
-    ):
-        await asyncio.sleep(100)  # the subscriber reads nothing for longer than the sync deadline
-        assert not sub.synced
-        got = await take(sub, 5)
-        assert [name for _, name, _ in got] == [f"o{i}" for i in range(5)]
-        await sub.wait_synced()
-        assert sub.stream.sync_mode == "watchlist"
-        assert sub.health().fallbacks == 0
-        assert api.capabilities == {}
+
+    reading = asyncio.Event()
+
+    async def serve() -> None:
+        # Two initial events at once; the rest only after the subscriber woke up, 5 s apart: the read
+        # right after the long wait for the subscriber has to wait for the server again.
+        await feed.put(event("ADDED", objs[0]))
+        await feed.put(event("ADDED", objs[1]))
+        await reading.wait()
+        for line in [*(event("ADDED", o) for o in objs[2:]), bookmark("10", end=True)]:
+            await asyncio.sleep(5)
+            await feed.put(line)
+
+    server = asyncio.create_task(serve())
+    try:
+        async with (
+            make_view(api, queue_size=1, sync_idle_deadline=30) as view,
+            view.subscribe("", "ConfigMap", "default") as sub,
+        ):
+            await asyncio.sleep(100)  # the subscriber reads nothing for longer than the sync deadline
+            assert not sub.synced
+            reading.set()
+            got = await take(sub, 5)
+            assert [name for _, name, _ in got] == [f"o{i}" for i in range(5)]
+            await sub.wait_synced()
+            assert sub.stream.sync_mode == "watchlist"
+            assert sub.health().fallbacks == 0
+            assert api.capabilities == {}
+    finally:
+        server.cancel()
 
 
 async def test_bookmarks_during_sync_are_not_progress() -> None:
