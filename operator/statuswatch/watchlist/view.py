@@ -237,6 +237,9 @@ class SharedView:
             if not self._closed:
                 self._log.debug("cluster-wide move of %s called off: no subscriber left", kind_key[1])
             raise
+        except Exception:
+            # The namespaced streams go on serving; a later subscription may try again.
+            self._log.exception("moving %s subscriptions onto %r failed", kind_key[1], wide)
         finally:
             self._pinned.discard(wide_key)
             self._promotions.pop(kind_key, None)
