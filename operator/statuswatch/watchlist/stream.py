@@ -221,6 +221,9 @@ class Stream:
         self._rv: str | None = None
         self._relist_at: float | None = None
         self._listeners: dict[Listener, str | None] = {}
+        # Listeners by the namespace they are limited to (None: everything), so that a change on a
+        # cluster-wide stream costs the subscribers of its namespace, not every subscriber.
+        self._by_namespace: dict[str | None, dict[Listener, None]] = {}
         self._state = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._delivered = False
@@ -283,11 +286,18 @@ class Stream:
 
         ``namespace``: hand this listener only objects of that namespace (and cluster-scoped ones).
         """
+        self.remove_listener(listener)
         self._listeners[listener] = namespace or None
+        self._by_namespace.setdefault(namespace or None, {})[listener] = None
         return list(self.objects(namespace))
 
     def remove_listener(self, listener: Listener) -> None:
-        self._listeners.pop(listener, None)
+        if listener in self._listeners:
+            namespace = self._listeners.pop(listener)
+            group = self._by_namespace[namespace]
+            del group[listener]
+            if not group:
+                del self._by_namespace[namespace]
 
     def objects(self, namespace: str | None = None) -> Iterable[dict[str, Any]]:
         """Stored objects, all or those of one namespace (cluster-scoped objects belong to every one)."""
@@ -326,12 +336,15 @@ class Stream:
     async def _emit(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        listeners = list(self._listeners.items())  # one joining mid-batch already saw the store
+        # Taken once per batch: a listener joining mid-batch already saw the store.
+        everyone = list(self._listeners)
+        unlimited = list(self._by_namespace.get(None, ()))
+        by_namespace = {ns: list(group) for ns, group in self._by_namespace.items() if ns is not None}
         for change in changes:
             namespace = _namespace_of(change.object)
-            for listener, only in listeners:
-                if only is None or not namespace or namespace == only:
-                    await listener.deliver(change)
+            targets = unlimited + by_namespace.get(namespace, []) if namespace else everyone
+            for listener in targets:
+                await listener.deliver(change)
 
     # -- the loop ----------------------------------------------------------------------------------
 
