@@ -141,3 +141,20 @@ async def test_close_ends_every_iteration_and_is_idempotent() -> None:
     await view.close()
     with pytest.raises(RuntimeError, match="closed"):
         view.subscribe("", "ConfigMap")
+
+
+async def test_namespace_is_ignored_for_cluster_scoped_kinds() -> None:
+    api = FakeTransport()
+    node = configmap("n1", "5", ns="")
+    node.update(kind="Node")
+    api.watches.append([event("ADDED", node), bookmark("6", end=True, kind="Node"), HANG])
+    async with (
+        make_view(api) as view,
+        view.subscribe("", "Node", "kustomize-wrote-this", changes=False) as sub,
+    ):
+        await sub.wait_synced()
+        assert api.calls[-1].path == "/api/v1/nodes"
+        found = sub.get("kustomize-wrote-this", "n1")
+        assert found is not None
+        assert found["metadata"]["name"] == "n1"
+        assert [o["metadata"]["name"] for o in sub.list("kustomize-wrote-this")] == ["n1"]
