@@ -51,6 +51,10 @@ class OperatorSettings:
     priority: int = 0
     """This replica's peering priority (the highest one serves)."""
 
+    write_concurrency: int = 8
+    """Status writes and Events in flight at once. Each one in flight may hold an HTTPS connection (with
+    its buffers) in the client's pool, so a burst of changes must not open one per StatusWatch."""
+
     write_retry: tuple[float, ...] = field(default=(0.5, 1.0, 2.0, 5.0, 10.0, 30.0))
     """Delays between failed status writes; the last one repeats."""
 
@@ -60,6 +64,8 @@ class OperatorSettings:
     def __post_init__(self) -> None:
         if self.all_namespaces and self.namespaces:
             raise ValueError("use either --all-namespaces or --namespace, not both")
+        if self.write_concurrency < 1:
+            raise ValueError("write_concurrency must be at least 1")
         if self.cluster_wide_threshold is not None and self.cluster_wide_threshold < 1:
             raise ValueError("cluster_wide_threshold must be at least 1")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:

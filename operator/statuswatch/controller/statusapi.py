@@ -7,6 +7,7 @@ lists wholesale and deletes the keys the new status no longer has) and a core/v1
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,21 +80,23 @@ def status_patch(status: Mapping[str, Any], previous: Mapping[str, Any] | None) 
 class ApiStatusSink:
     """The real sink: PATCH ``.../statuswatches/NAME/status`` and POST core/v1 Events."""
 
-    def __init__(self, client: Transport, *, instance: str | None = None) -> None:
+    def __init__(self, client: Transport, *, instance: str | None = None, concurrency: int = 8) -> None:
         self._client = client
         self._instance = instance or socket.gethostname()
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def write_status(
         self, ref: ObjectRef, status: Mapping[str, Any], previous: Mapping[str, Any] | None
     ) -> Mapping[str, Any]:
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{ref.namespace}/{PLURAL}/{ref.name}/status"
         try:
-            stored = await self._client.request_json(
-                "PATCH",
-                path,
-                body=status_patch(status, previous),
-                content_type="application/merge-patch+json",
-            )
+            async with self._slots:
+                stored = await self._client.request_json(
+                    "PATCH",
+                    path,
+                    body=status_patch(status, previous),
+                    content_type="application/merge-patch+json",
+                )
         except ApiError as error:
             if error.status == 404:
                 raise WatchGone(str(ref)) from error
@@ -124,4 +127,5 @@ class ApiStatusSink:
             "lastTimestamp": now,
             "count": 1,
         }
-        await self._client.request_json("POST", f"/api/v1/namespaces/{ref.namespace}/events", body=event)
+        async with self._slots:
+            await self._client.request_json("POST", f"/api/v1/namespaces/{ref.namespace}/events", body=event)

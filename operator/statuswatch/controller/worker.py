@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +112,7 @@ class Worker:
         self._raw_spec: Any = _snapshot(body.get("spec"))
         self._generation = _int(meta.get("generation"), 1)
         self._base: dict[str, Any] | None = _status_of(body)
-        self._written: dict[str, Any] | None = None
+        self._written: str | None = None  # fingerprint of the status as the server stored our last write
         self._spec: StatusWatchSpec | None = None
         self._spec_error: str | None = None
         self._slots: list[_Slot] = []
@@ -148,7 +150,7 @@ class Worker:
             self._generation, self._raw_spec = generation, spec
             self._replan.set()
         status = _status_of(body)
-        if status not in (self._base, self._written):
+        if status != self._base and (status is None or _fingerprint(status) != self._written):
             # Someone else changed the status (or an old event): make sure ours is there again.
             self._base = status
             self._dirty.set()
@@ -389,7 +391,7 @@ class Worker:
                 await asyncio.sleep(delay)
                 continue
             self._ctx.metrics.status_writes.labels(result="success").inc()
-            self._written = _snapshot(stored) if stored else status
+            self._written = _fingerprint(stored if stored else status)
             self._base = status
             self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
             return
@@ -406,6 +408,11 @@ class Worker:
 def _status_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
     status = body.get("status")
     return _snapshot(status) if isinstance(status, Mapping) and status else None
+
+
+def _fingerprint(status: Mapping[str, Any]) -> str:
+    """A compact stand-in for a whole status: one copy of it per worker is enough."""
+    return hashlib.blake2b(json.dumps(status, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def _int(value: Any, default: int) -> int:
