@@ -27,12 +27,16 @@ nothing:
    stream; nothing can happen in between, since no ``await`` separates these steps;
 5. the old stream closes once it has no subscriber left.
 
-There is no flapping back: the cluster-wide stream stays while it has users and closes with its last one.
+A namespaced subscription made while its kind is being moved waits (up to :data:`PROMOTION_WAIT`) for the
+cluster-wide stream to sync or be refused, so a burst of subscriptions does not open a watch per namespace
+first. There is no flapping back: the cluster-wide stream stays while it has users and closes with its
+last one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -46,10 +50,13 @@ from .store import Change, Key, object_key
 from .stream import Projector, Stream, StreamHealth, StreamSettings
 from .transport import Transport
 
-__all__ = ["KindKey", "SharedView", "StreamKey", "Subscription", "default_projector"]
+__all__ = ["PROMOTION_WAIT", "KindKey", "SharedView", "StreamKey", "Subscription", "default_projector"]
 
 StreamKey = tuple[str, str, str | None, str | None]  # group, kind, version, namespace (None: cluster-wide)
 KindKey = tuple[str, str, str | None]  # group, kind, version
+
+#: Seconds a namespaced subscription waits for a cluster-wide stream of its kind that is being set up.
+PROMOTION_WAIT = 10.0
 
 
 def default_projector() -> Projector:
@@ -148,6 +155,20 @@ class SharedView:
                 return wide, namespace
         return self._stream(sub.key), None
 
+    async def _settle(self, sub: Subscription) -> None:
+        """While the kind is being moved cluster-wide, wait (briefly) for the cluster-wide stream's sync.
+
+        Without this, a burst of subscriptions in many namespaces (an operator starting) would open one
+        watch per namespace only to move them all a moment later.
+        """
+        wide = self._streams.get((*sub.kind_key, None))
+        if sub.key[3] is None or wide is None or sub.kind_key not in self._promotions:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PROMOTION_WAIT):
+                while not wide.synced and sub.kind_key in self._promotions:
+                    await wide.wait_changed()
+
     def _stream(self, key: StreamKey) -> Stream:
         stream = self._streams.get(key)
         if stream is None:
@@ -181,6 +202,8 @@ class SharedView:
         if not any(k[:3] == kind_key and k[3] is not None for k in self._streams):
             return  # everything of this kind is already served cluster-wide
         if len(self._namespaces(kind_key)) >= threshold:
+            self._pinned.add((*kind_key, None))
+            self._stream((*kind_key, None))  # open now: subscriptions made meanwhile wait for it
             task = asyncio.get_running_loop().create_task(
                 self._promote(kind_key), name=f"cluster-wide {kind_key}"
             )
@@ -215,7 +238,6 @@ class SharedView:
 
     async def _promote(self, kind_key: KindKey) -> None:
         wide_key: StreamKey = (*kind_key, None)
-        self._pinned.add(wide_key)
         wide = self._stream(wide_key)
         try:
             while not wide.synced:
@@ -363,6 +385,7 @@ class Subscription:
         if self._closed:
             raise RuntimeError(f"{self!r} was closed; make a new one with SharedView.subscribe()")
         if self._stream is None:
+            await self._view._settle(self)
             stream, only = self._view._attach(self)
             self._stream, self._only = stream, only
             backlog = stream.add_listener(self, only)

@@ -183,3 +183,20 @@ async def test_move_is_called_off_when_its_subscribers_leave() -> None:
 def test_threshold_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SharedView(FakeTransport(), cluster_wide_threshold=0)
+
+
+async def test_a_burst_of_subscriptions_waits_for_the_cluster_wide_stream() -> None:
+    api = FakeTransport()
+    for namespace in "ab":
+        api.script_watch(ns_path(namespace), [bookmark("5", end=True), HANG])
+    objs = [cm(ns, "x", str(i)) for i, ns in enumerate("abcdef", start=1)]
+    api.script_watch(WIDE, [*(event("ADDED", o) for o in objs), bookmark("10", end=True), HANG])
+    async with make_view(api) as view:
+        subs = [await view.subscribe("", "ConfigMap", ns).open() for ns in "abcdef"]
+        await until(view, lambda: list(view.streams) == [("", "ConfigMap", None, None)])
+        # Two namespaced watches reached the threshold; the other four waited for the cluster-wide one.
+        assert len(api.watch_calls()) == 3
+        for sub, ns in zip(subs, "abcdef", strict=True):
+            assert names(sub) == [f"{ns}/x"]
+            await sub.close()
+        assert view.streams == {}
