@@ -17,7 +17,7 @@ from .collector import Observation, PollUntil, StatusCollector, aggregate_status
 from .directreader import DirectClusterReader
 from .engine import ClusterReaderFactory, Options, StatusPoller
 from .errors import IdentifierError, NotSyncedError, StreamFailingError
-from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
+from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent, Why
 from .identifiers import ObjMetadata
 from .reasons import describe_error
 from .router import ChangeListener, SubKey, View, ViewRouter, ViewSubscription, router_for
@@ -62,6 +62,7 @@ __all__ = [
     "ViewClusterReader",
     "ViewRouter",
     "ViewSubscription",
+    "Why",
     "aggregate_status",
     "collect",
     "default_status_readers",

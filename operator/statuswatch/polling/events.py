@@ -1,9 +1,9 @@
 """What the poller reports: per-object statuses and the three event kinds.
 
 The equality here is the one kstatus uses to decide whether something is news: two statuses are the same
-when identifier, status, message, the object's ``metadata.generation``, the error text and (recursively)
-the generated resources are the same. The rest of the object body is ignored on purpose: a new
-resourceVersion alone is not an update worth reporting.
+when identifier, status, message, the object's ``metadata.generation``, the error text, the root cause
+(``why``) and (recursively) the generated resources are the same. The rest of the object body is ignored
+on purpose: a new resourceVersion alone is not an update worth reporting.
 """
 
 from __future__ import annotations
@@ -16,7 +16,20 @@ from statuswatch.kstatus import Status
 
 from .identifiers import ObjMetadata
 
-__all__ = ["ErrorEvent", "Event", "ResourceStatus", "ResourceUpdateEvent", "SyncEvent"]
+__all__ = ["ErrorEvent", "Event", "ResourceStatus", "ResourceUpdateEvent", "SyncEvent", "Why"]
+
+
+@dataclass(frozen=True)
+class Why:
+    """The root cause of an InProgress or Failed status, beyond kstatus's message.
+
+    ``reason`` is CamelCase (a container's waiting or terminated reason such as ``ImagePullBackOff``,
+    ``Unschedulable``, ``FailedCreate``, or a Warning Event's reason); ``message`` names where it was seen
+    and the detail.
+    """
+
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +43,7 @@ class ResourceStatus:
     resource: Mapping[str, Any] | None = None
     error: BaseException | None = None
     generated_resources: tuple[ResourceStatus, ...] = field(default=())
+    why: Why | None = None
 
     @property
     def generation(self) -> int | None:
@@ -47,6 +61,7 @@ class ResourceStatus:
             and self.message == other.message
             and self.generation == other.generation
             and _error_text(self.error) == _error_text(other.error)
+            and self.why == other.why
             and self.generated_resources == other.generated_resources
         )
 
