@@ -49,9 +49,32 @@ __all__ = ["run"]
 @click.option(
     "--peering",
     metavar="NAME",
-    help="kopf peering name, for several replicas (one active). Default: standalone.",
+    help="kopf peering object name, for several replicas (one active; needs kopf's peering CRDs and the "
+    "KopfPeering NAME in each namespace served, or the ClusterKopfPeering NAME with -A). "
+    "Default: standalone.",
 )
-@click.option("--priority", type=int, default=0, show_default=True, help="This replica's peering priority.")
+@click.option(
+    "--priority",
+    type=int,
+    default=0,
+    show_default=True,
+    help="This replica's peering priority: the highest live one serves; equal priorities pause each other.",
+)
+@click.option(
+    "--peering-lifetime",
+    type=click.IntRange(min=2),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a replica's keep-alive is valid: a killed active replica is replaced this long after "
+    "its last keep-alive.",
+)
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Serve only the namespaces whose stable hash (SHA-256 of the name, first 8 bytes) modulo N is I "
+    "(0 <= I < N); run N instances, one per I, usually with -A.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.option("--log-format", type=click.Choice(["plain", "full", "json"]), default="full", show_default=True)
 def run(
@@ -65,12 +88,14 @@ def run(
     metrics_port: int | None,
     peering: str | None,
     priority: int,
+    peering_lifetime: int,
+    shard: str | None,
     verbose: bool,
     log_format: str,
 ) -> None:
     """Run the StatusWatch operator against the kubeconfig's cluster (or in-cluster)."""
     from statuswatch.controller.runner import run as run_operator
-    from statuswatch.controller.settings import OperatorSettings
+    from statuswatch.controller.settings import OperatorSettings, parse_shard
     from statuswatch.watchlist.connection import ConfigError
 
     try:
@@ -85,6 +110,8 @@ def run(
             metrics_port=metrics_port,
             peering=peering,
             priority=priority,
+            peering_lifetime=peering_lifetime,
+            shard=parse_shard(shard) if shard is not None else None,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

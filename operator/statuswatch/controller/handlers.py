@@ -2,9 +2,10 @@
 
 Only ``@kopf.on.event`` is used for StatusWatches: it adds no finalizer and stores no handler progress on the
 object (kopf's daemons and timers would add a finalizer, which would block deleting a StatusWatch while the
-operator is down). Every event is handed to the :class:`~.supervisor.Supervisor`, which keeps one worker per
-object. A login handler gives kopf the same credentials the shared view uses; a probe handler reports the
-workers and the streams on kopf's liveness endpoint.
+operator is down). Every event is handed to the :class:`~.peering.Gate`, which passes it to the
+:class:`~.supervisor.Supervisor` (one worker per object) while this replica is active and serves the
+object's namespace. A login handler gives kopf the same credentials the shared view uses; a probe handler
+reports the workers and the streams on kopf's liveness endpoint.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import kopf
 
 from statuswatch.watchlist.connection import ClusterConfig
 
+from .peering import Gate
 from .statusapi import GROUP, PLURAL, VERSION
-from .supervisor import Supervisor
 
 __all__ = ["build_registry", "connection_info"]
 
@@ -48,7 +49,7 @@ def _aware(moment: datetime.datetime | None) -> datetime.datetime | None:
 
 
 def build_registry(
-    supervisor: Supervisor, config: ClusterConfig, probe: Callable[[], Mapping[str, Any]]
+    gate: Gate, config: ClusterConfig, probe: Callable[[], Mapping[str, Any]]
 ) -> kopf.OperatorRegistry:
     """A kopf registry holding this operator's handlers (never the global one: tests run several)."""
     registry = kopf.OperatorRegistry()
@@ -59,7 +60,7 @@ def build_registry(
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[untyped-decorator,unused-ignore]
     async def statuswatch_event(type: str | None, body: Mapping[str, Any], **_: Any) -> None:
-        await supervisor.observe(type, body)
+        await gate.observe(type, body)
 
     @kopf.on.probe(id="statuswatch", registry=registry)  # type: ignore[untyped-decorator,unused-ignore]
     def report(**_: Any) -> Mapping[str, Any]:

@@ -4,18 +4,20 @@ Everything a StatusWatch needs is built once per process here and shared: one AP
 one :class:`~statuswatch.watchlist.SharedView` (so API load grows with the objects watched, not with the
 number of StatusWatches) and one :class:`~statuswatch.polling.StatusPoller` on it. kopf only delivers the
 StatusWatch events; its settings are tuned for this job (explicit watch timeouts, no log lines posted as
-Kubernetes Events, no peering unless asked for).
+Kubernetes Events, no peering unless asked for). With peering, a :class:`~.peering.Gate` between kopf and
+the workers stops every worker while kopf pauses this replica, and drops the namespaces of other shards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import kopf
 from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily
 
 from statuswatch.polling import StatusPoller
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
@@ -25,6 +27,7 @@ from statuswatch.watchlist.view import SharedView
 
 from .handlers import build_registry
 from .metrics import CountingTransport, Metrics
+from .peering import Gate, own_identity
 from .settings import OperatorSettings
 from .statusapi import ApiStatusSink
 from .streammetrics import stream_gauges
@@ -56,6 +59,7 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
         tuned.peering.name = settings.peering
         tuned.peering.priority = settings.priority
         tuned.peering.clusterwide = settings.all_namespaces
+        tuned.peering.lifetime = settings.peering_lifetime
     # With explicit namespaces there is nothing to scan for, and the RBAC may not allow listing namespaces.
     tuned.scanning.disabled = not settings.all_namespaces
     return tuned
@@ -106,15 +110,23 @@ async def operate(
             logger=logging.getLogger("statuswatch.controller"),
         )
         supervisor = Supervisor(context)
+        identity = own_identity()
+        gate = Gate(supervisor, client, settings, namespaces=namespaces, identity=identity)
+        metrics.add_state("serving", lambda: _serving_gauge(gate))
         ready = ready_flag or asyncio.Event()
 
         def probe() -> Mapping[str, Any]:
-            return {"statuswatches": len(supervisor), "streams": len(view.streams)}
+            return {"statuswatches": len(supervisor), "streams": len(view.streams), "active": gate.active}
 
-        registry = build_registry(supervisor, config, probe)
+        registry = build_registry(gate, config, probe)
         server = await _serve_metrics(settings, metrics, ready) if settings.metrics_port is not None else None
         scope = "all namespaces" if settings.all_namespaces else ", ".join(namespaces)
+        if settings.shard is not None:
+            scope += f" (shard {settings.shard[0]} of {settings.shard[1]})"
+        if settings.peering is not None:
+            scope += f" as {identity}, peering {settings.peering!r} priority {settings.priority}"
         _log.info("statuswatch operator serving %s on %s", scope, config.server)
+        gate_task = asyncio.create_task(gate.run(), name="statuswatch peering gate")
         try:
             await kopf.operator(
                 registry=registry,
@@ -124,15 +136,27 @@ async def operate(
                 standalone=settings.peering is None,
                 priority=settings.priority,
                 peering_name=settings.peering,
+                identity=cast("Any", identity),  # kopf's Identity is a NewType of str, not exported
                 liveness_endpoint=settings.liveness,
                 stop_flag=stop_flag,
                 ready_flag=ready,
             )
         finally:
+            gate_task.cancel()
+            await asyncio.gather(gate_task, return_exceptions=True)
             await supervisor.close()
             await view.close()
             if server is not None:
                 await server.cleanup()
+
+
+def _serving_gauge(gate: Gate) -> Iterable[GaugeMetricFamily]:
+    family = GaugeMetricFamily(
+        "statuswatch_serving",
+        "1 while this replica serves StatusWatches, 0 while peering pauses it.",
+    )
+    family.add_metric([], 1.0 if gate.active else 0.0)
+    yield family
 
 
 async def _serve_metrics(settings: OperatorSettings, metrics: Metrics, ready: asyncio.Event) -> web.AppRunner:

@@ -6,9 +6,35 @@ Kept pure (no kopf, no client) so tests can build settings from plain values.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["OperatorSettings"]
+__all__ = ["OperatorSettings", "parse_shard", "shard_of"]
+
+
+def shard_of(namespace: str, count: int) -> int:
+    """The shard (``0 <= shard < count``) serving ``namespace``: the first 8 bytes of the SHA-256 of its
+    name, big-endian, modulo ``count``. Stable across processes, versions and machines (Python's ``hash()``
+    is salted per process), so every instance of a sharded deployment agrees without talking to the others:
+    ``printf %s NAMESPACE | sha256sum`` gives the same answer from a shell (first 16 hex digits)."""
+    if count < 1:
+        raise ValueError("the shard count must be at least 1")
+    digest = hashlib.sha256(namespace.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` (instance ``I`` of ``N``, counted from 0) as ``(I, N)``; ValueError when malformed."""
+    index, slash, count = text.partition("/")
+    try:
+        if not slash:
+            raise ValueError
+        shard = (int(index), int(count))
+    except ValueError:
+        raise ValueError(f"shard {text!r} is not INDEX/COUNT, e.g. 0/2") from None
+    if not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard {text!r}: the index must be at least 0 and below the count")
+    return shard
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,16 @@ class OperatorSettings:
     """kopf peering object name for several replicas (one active); ``None`` runs standalone."""
 
     priority: int = 0
-    """This replica's peering priority (the highest one serves)."""
+    """This replica's peering priority (the highest one serves; equal priorities pause each other)."""
+
+    peering_lifetime: int = 60
+    """Seconds a replica's peering keep-alive stays valid. A replica killed without notice is taken for dead
+    this long after its last keep-alive, which bounds the fail-over time; keep-alives are sent 5-10 s
+    before it runs out (at least every second)."""
+
+    shard: tuple[int, int] | None = None
+    """``(index, count)``: serve only the namespaces whose :func:`shard_of` is ``index``. ``None`` serves
+    every namespace this process watches."""
 
     write_concurrency: int = 8
     """Status writes and Events in flight at once. Each one in flight may hold an HTTPS connection (with
@@ -70,6 +105,14 @@ class OperatorSettings:
             raise ValueError("cluster_wide_threshold must be at least 1")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ValueError(f"metrics port {self.metrics_port} is out of range")
+        if self.peering_lifetime < 2:
+            raise ValueError("peering_lifetime must be at least 2 seconds")
+        if self.shard is not None and not 0 <= self.shard[0] < self.shard[1]:
+            raise ValueError(f"shard {self.shard[0]}/{self.shard[1]}: the index must be in 0..count-1")
+
+    def serves(self, namespace: str) -> bool:
+        """Whether this process serves StatusWatches in ``namespace`` (its shard, when sharded)."""
+        return self.shard is None or shard_of(namespace, self.shard[1]) == self.shard[0]
 
     @property
     def view_threshold(self) -> int | None:
