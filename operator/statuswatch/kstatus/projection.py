@@ -4,6 +4,10 @@ The shared watch view keeps one copy of every object of every watched type; a Po
 it is several kilobytes (managedFields, the whole pod spec), of which the rules read a few hundred bytes.
 Projection lives next to the rules so the two cannot drift: for every object,
 ``compute(project(obj)) == compute(obj)``, malformed values included (they are copied, never repaired).
+
+It also keeps what the polling layer's root-cause extraction (``statuswatch.polling.why``) reads: container
+waiting/terminated reasons, restart counts, the last termination, and of an Event (core or
+events.k8s.io) only whom it is about, its type, reason, message, count and times.
 """
 
 from __future__ import annotations
@@ -27,7 +31,27 @@ _METADATA_KEYS = (
 )
 _OWNER_KEYS = ("apiVersion", "kind", "name", "uid", "controller")
 _CONDITION_KEYS = ("type", "status", "reason", "message", "observedGeneration")
-_CONTAINER_STATUS_KEYS = ("name", "state")
+_CONTAINER_STATUS_KEYS = ("name", "state", "restartCount", "lastState")
+# A waiting message is dropped (long, and often a copy of the Pod's Warning Event, which a "why" reads).
+_WAITING_KEYS = ("reason",)
+_TERMINATED_KEYS = ("reason", "exitCode")
+# Events carry everything at the top level; these are the fields a "why" reads (core v1 and events.k8s.io).
+_EVENT_KEYS = (
+    "involvedObject",
+    "regarding",
+    "type",
+    "reason",
+    "message",
+    "note",
+    "count",
+    "lastTimestamp",
+    "firstTimestamp",
+    "eventTime",
+    "deprecatedLastTimestamp",
+    "deprecatedCount",
+    "series",
+)
+_REFERENCE_KEYS = ("apiVersion", "kind", "namespace", "name", "uid")
 _GENERIC_STATUS_KEYS = ("observedGeneration", "conditions")
 
 # (group, kind) -> (spec keys, status keys) read by that kind's rule, the strict rules or the readers of
@@ -91,7 +115,15 @@ def project(obj: Mapping[str, Any]) -> dict[str, Any]:
     elif "metadata" in obj:
         projected["metadata"] = metadata
 
-    spec_keys, status_keys = _KIND_FIELDS.get(group_and_kind(obj), ((), ()))
+    group_kind = group_and_kind(obj)
+    if group_kind in (("", "Event"), ("events.k8s.io", "Event")):
+        for key in _EVENT_KEYS:
+            if key in obj:
+                value = obj[key]
+                projected[key] = (
+                    _pick(value, _REFERENCE_KEYS) if key in ("involvedObject", "regarding") else value
+                )
+    spec_keys, status_keys = _KIND_FIELDS.get(group_kind, ((), ()))
     spec = obj.get("spec")
     if spec_keys and isinstance(spec, Mapping):
         projected["spec"] = {key: spec[key] for key in spec_keys if key in spec}
@@ -132,10 +164,19 @@ def _container_status(entry: Any) -> Any:
     if not isinstance(entry, Mapping):
         return entry
     kept = _pick(entry, _CONTAINER_STATUS_KEYS)
-    state = kept.get("state")
-    if isinstance(state, Mapping) and "waiting" in state:
-        waiting = state["waiting"]
-        kept["state"] = {"waiting": _pick(waiting, ("reason",)) if isinstance(waiting, Mapping) else waiting}
-    elif isinstance(state, Mapping):
-        kept["state"] = {}
+    for key in ("state", "lastState"):
+        if key in kept:
+            kept[key] = _container_state(kept[key])
+    return kept
+
+
+def _container_state(state: Any) -> Any:
+    """Waiting and terminated reasons (and exit code); a running state keeps no details."""
+    if not isinstance(state, Mapping):
+        return state
+    kept: dict[str, Any] = {}
+    for phase, keys in (("waiting", _WAITING_KEYS), ("terminated", _TERMINATED_KEYS)):
+        if phase in state:
+            details = state[phase]
+            kept[phase] = _pick(details, keys) if isinstance(details, Mapping) else details
     return kept

@@ -4,10 +4,20 @@ A reader is picked per identifier: custom readers first, then the built-in ones 
 StatefulSet), the generic reader last. Expected failures (object missing, kind not installed, forbidden,
 malformed fields, unreadable children) become ``NotFound``/``Unknown`` statuses here. An exception escaping
 a (custom) reader is a bug, and the engine ends the poll with an ``ErrorEvent`` for it, as kstatus does.
+
+Readers built on ``ObjectStatusReader`` also fill in ``ResourceStatus.why`` for InProgress/Failed objects
+(see :mod:`.why`): first from the objects already read (Pods, ReplicaSets), then, for DaemonSets and Jobs,
+from their Pods, and, when asked for (``events=True``, see ``default_status_readers``) and that finds
+nothing, from the Warning Events of the object's namespace (one shared Event stream per namespace on the
+view, never a GET per object; a cluster-scoped object gets no Event cause). Events are opt-in because they
+cost one more stream per namespace. A failure to read Pods or Events leaves ``why`` empty: a cause is a
+hint and never changes the status.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +29,7 @@ from .clusterreader import ClusterReader
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
 from .reasons import describe_error
+from .why import explain, first_blocking_pod, needs_explaining
 
 __all__ = [
     "Clock",
@@ -28,8 +39,14 @@ __all__ = [
     "PodControllerStatusReader",
     "StatusReader",
     "default_status_readers",
+    "explain_status",
     "pick_reader",
 ]
+
+_log = logging.getLogger("statuswatch.polling")
+
+# Controllers whose Pods are not generated resources: their Pods are listed only to explain them.
+_POD_OWNERS = frozenset({("apps", "DaemonSet"), ("batch", "Job")})
 
 Clock = Callable[[], datetime]
 
@@ -59,13 +76,17 @@ def _unknown(
 class ObjectStatusReader:
     """Base for readers that fetch the object, then judge it: lookup and error mapping live here.
 
-    Subclasses implement ``status_for_object``; custom readers may subclass this too.
+    Subclasses implement ``status_for_object``; custom readers may subclass this too. ``explain=False``
+    leaves ``why`` to the caller (the readers of generated resources: their parent explains the tree);
+    ``events=True`` lets Warning Events explain what the objects themselves do not.
     """
 
     kinds: frozenset[tuple[str, str]] = frozenset()
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, explain: bool = True, events: bool = False) -> None:
         self._clock = clock
+        self._explain = explain
+        self._events = events
 
     def now(self) -> datetime | None:
         return self._clock() if self._clock is not None else None
@@ -89,9 +110,10 @@ class ObjectStatusReader:
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
     ) -> ResourceStatus:
         try:
-            return await self.status_for_object(reader, identifier, obj)
+            status = await self.status_for_object(reader, identifier, obj)
         except Exception as error:  # malformed fields, bad selector, children unreadable
             return _unknown(identifier, error, obj)
+        return await explain_status(reader, status, events=self._events) if self._explain else status
 
     async def status_for_object(
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
@@ -141,9 +163,9 @@ class PodControllerStatusReader(ObjectStatusReader):
 
     kinds = frozenset({("apps", "ReplicaSet"), ("apps", "StatefulSet")})
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(clock)
-        self._pods = GenericStatusReader(clock)
+    def __init__(self, clock: Clock | None = None, *, explain: bool = True, events: bool = False) -> None:
+        super().__init__(clock, explain=explain, events=events)
+        self._pods = GenericStatusReader(clock, explain=False)
 
     async def status_for_object(
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
@@ -167,9 +189,9 @@ class DeploymentStatusReader(ObjectStatusReader):
 
     kinds = frozenset({("apps", "Deployment")})
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(clock)
-        self._replicasets = PodControllerStatusReader(clock)
+    def __init__(self, clock: Clock | None = None, *, explain: bool = True, events: bool = False) -> None:
+        super().__init__(clock, explain=explain, events=events)
+        self._replicasets = PodControllerStatusReader(clock, explain=False)
 
     async def status_for_object(
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
@@ -190,9 +212,46 @@ class DeploymentStatusReader(ObjectStatusReader):
         )
 
 
-def default_status_readers(clock: Clock | None = None) -> list[StatusReader]:
-    """The built-in readers in lookup order, generic last."""
-    return [DeploymentStatusReader(clock), PodControllerStatusReader(clock), GenericStatusReader(clock)]
+async def explain_status(
+    reader: ClusterReader, status: ResourceStatus, *, events: bool = False
+) -> ResourceStatus:
+    """``status`` with ``why`` filled in (see the module docstring); reads only when the tree has no cause."""
+    explained = explain(status)
+    if not needs_explaining(explained):
+        return explained
+    assert explained.resource is not None  # needs_explaining checked it
+    ident, obj = explained.identifier, explained.resource
+    if (ident.group, ident.kind) in _POD_OWNERS:
+        try:
+            selector = (obj.get("spec") or {}).get("selector")
+            if isinstance(selector, Mapping):
+                pods = await reader.list("", "Pod", ident.namespace, selector)
+                why = first_blocking_pod(pod for pod in pods if _owned_by(pod, obj))
+                if why is not None:
+                    return dataclasses.replace(explained, why=why)
+        except Exception as error:
+            _log.debug("no Pods to explain %s: %s", ident, error)
+    if not events or not ident.namespace:
+        return explained
+    try:
+        found = await reader.list("", "Event", ident.namespace, {})
+    except Exception as error:
+        _log.debug("no Events to explain %s: %s", ident, error)
+        return explained
+    return explain(status, found)
+
+
+def default_status_readers(clock: Clock | None = None, *, events: bool = False) -> list[StatusReader]:
+    """The built-in readers in lookup order, generic last; ``events=True``: Warning Events explain too.
+
+    ``StatusPoller(..., status_readers=default_status_readers(events=True))`` turns Event causes on (the
+    poller tries these before its own defaults, so they serve every kind).
+    """
+    return [
+        DeploymentStatusReader(clock, events=events),
+        PodControllerStatusReader(clock, events=events),
+        GenericStatusReader(clock, events=events),
+    ]
 
 
 def pick_reader(readers: Sequence[StatusReader], group: str, kind: str) -> StatusReader:
