@@ -3,6 +3,8 @@
 Kept apart from the command so the printers can be tested (and reused) on plain data: each one gets the
 collector and every event, and prints nothing it was not given. They take the few settings they show
 (``until``, ``timeout``) rather than the command's request, so this module does not import the command.
+Each shows a resource's root cause when the poller found one (``ResourceStatus.why``): a WHY column, a
+``why:`` suffix on the line, a ``why`` object in JSON.
 """
 
 from __future__ import annotations
@@ -84,8 +86,13 @@ def _duration_text(timeout: timedelta | None) -> str:
     return format_duration(timeout) if timeout is not None else "the timeout"
 
 
+def _why_text(status: ResourceStatus) -> str:
+    return "" if status.why is None else f"{status.why.reason}: {status.why.message}"
+
+
 def _line(status: ResourceStatus) -> str:
-    return f"{status.identifier} is {status.status}: {status.message}"
+    line = f"{status.identifier} is {status.status}: {status.message}"
+    return f"{line} (why: {_why_text(status)})" if status.why is not None else line
 
 
 def _timeout_text(until: PollUntil, timeout: timedelta | None, collector: StatusCollector) -> list[str]:
@@ -99,8 +106,9 @@ def _timeout_text(until: PollUntil, timeout: timedelta | None, collector: Status
 class EventsPrinter:
     """One line per status change on stdout; errors and the time-out report on stderr.
 
-    An update whose status and message equal the last line printed for that resource (only its generated
-    resources changed) prints nothing: the line would look like a repeat. ``-o json`` carries those too.
+    An update whose status, message and cause equal the last line printed for that resource (only its
+    generated resources changed) prints nothing: the line would look like a repeat. ``-o json`` carries
+    those too.
     """
 
     def __init__(
@@ -109,7 +117,7 @@ class EventsPrinter:
         self.console, self.errors = console, errors
         self.until, self.timeout = until, timeout
         self.started = time.monotonic()
-        self._printed: dict[ObjMetadata, tuple[Status, str]] = {}
+        self._printed: dict[ObjMetadata, tuple[Status, str, str]] = {}
 
     def __enter__(self) -> EventsPrinter:
         return self
@@ -120,7 +128,7 @@ class EventsPrinter:
     def on_event(self, collector: StatusCollector, event: Event) -> None:
         if isinstance(event, ResourceUpdateEvent):
             resource = event.resource
-            shown = (resource.status, resource.message)
+            shown = (resource.status, resource.message, _why_text(resource))
             if self._printed.get(resource.identifier) == shown:
                 return
             self._printed[resource.identifier] = shown
@@ -138,7 +146,8 @@ class JsonPrinter:
     """One JSON object per line: ``status`` per change, then ``error``/``timeout`` and a final ``summary``.
 
     A status record carries ``error`` when the engine gave a cause (why a resource is Unknown: a forbidden
-    read, a stream that is failing or not synced yet).
+    read, a stream that is failing or not synced yet), and ``why`` (``reason``, ``message``) when it found
+    the root cause of an InProgress or Failed status.
     """
 
     def __init__(self, console: Console, *, until: PollUntil, timeout: timedelta | None = None) -> None:
@@ -187,6 +196,8 @@ def _record(status: ResourceStatus) -> dict[str, Any]:
     }
     if status.error is not None:
         record["error"] = str(status.error) or type(status.error).__name__
+    if status.why is not None:
+        record["why"] = {"reason": status.why.reason, "message": status.why.message}
     if status.generated_resources:
         record["generated"] = [_record(child) for child in status.generated_resources]
     return record
@@ -215,8 +226,8 @@ def _label(ident: ObjMetadata) -> str:
 def status_table(collector: StatusCollector, *, max_children: int = 12) -> Table:
     """The table the live view and the final plain report share."""
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NAMESPACE", "RESOURCE", "STATUS", "AGE", "MESSAGE"):
-        table.add_column(column, no_wrap=column != "MESSAGE", overflow="fold")
+    for column in ("NAMESPACE", "RESOURCE", "STATUS", "AGE", "MESSAGE", "WHY"):
+        table.add_column(column, no_wrap=column not in ("MESSAGE", "WHY"), overflow="fold")
 
     def add(status: ResourceStatus, depth: int) -> None:
         prefix = "  " * (depth - 1) + "└ " if depth else ""
@@ -227,13 +238,14 @@ def status_table(collector: StatusCollector, *, max_children: int = 12) -> Table
             Text(str(status.status), style=style),
             _age(status),
             status.message,
+            _why_text(status),
             style="dim" if depth else None,
         )
         children = status.generated_resources
         for child in children[:max_children]:
             add(child, depth + 1)
         if len(children) > max_children:
-            table.add_row("", "  " * depth + f"└ … {len(children) - max_children} more", "", "", "")
+            table.add_row("", "  " * depth + f"└ … {len(children) - max_children} more", "", "", "", "")
 
     for status in collector.observation().statuses:
         add(status, 0)

@@ -5,6 +5,10 @@ and a printer (:mod:`statuswatch.cli.printers`) shows it: a live table (plain li
 terminal), one line per change, or one JSON object per change. ``--until`` picks when to stop, ``--timeout``
 how long to wait. Exit codes are those of :mod:`statuswatch.cli.exits`: done, timed out (with what was still
 not ready), usage error, or polling failed.
+
+Every printer shows why a resource is not ready (``ResourceStatus.why``); the command turns on Warning
+Events as causes (one Event stream per namespace it watches). ``--health-checks FILE`` adds Flux-style CEL
+rules (:mod:`statuswatch.polling.healthchecks`) that decide the status of the kinds they name.
 """
 
 from __future__ import annotations
@@ -28,12 +32,23 @@ from statuswatch.polling import (
     PollUntil,
     StatusCollector,
     StatusPoller,
+    StatusReader,
     collect,
+    default_status_readers,
 )
+from statuswatch.polling.healthchecks import CelStatusReader, HealthCheckError, load_health_checks
 from statuswatch.polling.manifests import ManifestError, load_objects
 from statuswatch.watchlist.discovery import ResourceType, UnknownResourceError
 
-__all__ = ["KindFinder", "StatusRequest", "UsageError", "resolve_identifiers", "run_status", "status"]
+__all__ = [
+    "KindFinder",
+    "StatusRequest",
+    "UsageError",
+    "resolve_identifiers",
+    "run_status",
+    "status",
+    "status_readers",
+]
 
 
 class KindFinder(Protocol):
@@ -57,6 +72,8 @@ class StatusRequest:
     output: str = "table"
     kubeconfig: str | None = None
     use_cache: bool = True
+    #: a YAML file of Flux-style CEL health checks
+    health_checks: str | None = None
 
 
 class UsageError(Exception):
@@ -91,12 +108,30 @@ async def resolve_identifiers(
     return list(dict.fromkeys(identifiers))
 
 
+def status_readers(request: StatusRequest) -> list[StatusReader]:
+    """The readers the command polls with: health checks first (if any), then the built-in ones with
+    Warning Events as causes. Raises ``UsageError`` for a health-checks file that cannot be used."""
+    readers: list[StatusReader] = []
+    if request.health_checks is not None:
+        try:
+            checks = load_health_checks(request.health_checks)
+        except (HealthCheckError, OSError) as error:
+            raise UsageError(f"--health-checks {request.health_checks}: {error}") from None
+        readers.append(CelStatusReader(checks))
+    return [*readers, *default_status_readers(events=True)]
+
+
 async def run_status(request: StatusRequest, console: Console | None = None) -> int:
     """Poll, print and return the exit code."""
     from statuswatch.watchlist import ApiClient, ClusterConfig, ConfigError, RestMapper
 
     console = console or Console()
     errors = Console(stderr=True)
+    try:
+        readers = status_readers(request)
+    except UsageError as error:
+        errors.print(f"[red]error:[/] {error}", highlight=False)
+        return EXIT_USAGE
     try:
         config = ClusterConfig.load(request.kubeconfig)
     except (ConfigError, OSError) as error:
@@ -117,7 +152,7 @@ async def run_status(request: StatusRequest, console: Console | None = None) -> 
             return EXIT_USAGE
         printer = make_printer(request.output, console, errors, until=request.until, timeout=request.timeout)
         collector = StatusCollector(identifiers)
-        poller = StatusPoller(client, mapper)
+        poller = StatusPoller(client, mapper, status_readers=readers)
         stream = poller.poll(
             identifiers,
             Options(poll_interval=request.interval.total_seconds(), use_cache=request.use_cache),
@@ -169,6 +204,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
 )
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG).")
 @click.option(
+    "--health-checks",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Flux-style CEL health checks (YAML: a list, or healthCheckExprs:) for kinds kstatus does not know.",
+)
+@click.option(
     "--cache/--no-cache",
     "use_cache",
     default=True,
@@ -184,6 +225,7 @@ def status(
     interval: timedelta,
     output: str,
     kubeconfig: str | None,
+    health_checks: str | None,
     use_cache: bool,
 ) -> None:
     """Show the kstatus status of resources until they reach a goal.
@@ -193,6 +235,7 @@ def status(
       statuswatch status -f config/samples/ --until current --timeout 5m
       statuswatch status deploy/web sts/db -n shop -o events
       kubectl get deploy -o yaml | statuswatch status -f - --until current
+      statuswatch status widget.example.com/w --health-checks checks.yaml
     """
     if interval <= timedelta(0):
         raise click.BadParameter("must be positive", param_hint="--interval")
@@ -206,5 +249,6 @@ def status(
         output=output,
         kubeconfig=kubeconfig,
         use_cache=use_cache,
+        health_checks=health_checks,
     )
     sys.exit(asyncio.run(run_status(request)))

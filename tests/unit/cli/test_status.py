@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -18,10 +19,20 @@ from statuswatch.cli.printers import (
     PlainTablePrinter,
     make_printer,
 )
-from statuswatch.cli.status import StatusRequest, UsageError, resolve_identifiers
+from statuswatch.cli.status import StatusRequest, UsageError, resolve_identifiers, status_readers
 from statuswatch.kstatus import Status
-from statuswatch.polling import ObjMetadata, PollUntil, ResourceStatus, ResourceUpdateEvent, StatusCollector
+from statuswatch.polling import (
+    GenericStatusReader,
+    ObjMetadata,
+    PollUntil,
+    ResourceStatus,
+    ResourceUpdateEvent,
+    StatusCollector,
+    Why,
+)
+from statuswatch.polling.healthchecks import CelStatusReader
 from statuswatch.polling.manifests import ManifestError, load_objects
+from statuswatch.polling.testing import FakeClusterReader
 from statuswatch.watchlist.discovery import NoMatchError, ResourceType, UnknownResourceError
 
 
@@ -224,7 +235,7 @@ def test_plain_table_printer_ends_with_a_table_and_progress() -> None:
         printer.finish(collector, timed_out=False)
     lines = out.getvalue().splitlines()
     assert lines[0] == "deployment.apps/shop/web is Current: Deployment is available."
-    assert lines[2].split() == ["NAMESPACE", "RESOURCE", "STATUS", "AGE", "MESSAGE"]
+    assert lines[2].split() == ["NAMESPACE", "RESOURCE", "STATUS", "AGE", "MESSAGE", "WHY"]
     assert lines[3].split()[:3] == ["shop", "deployment.apps/web", "Current"]
     assert "└ replicaset.apps/web-1" in lines[4]
     assert "└ pod/web-1-a" in lines[5]
@@ -249,3 +260,121 @@ def test_make_printer_picks_by_output_and_terminal(output: str, terminal: bool, 
 def test_make_printer_refuses_an_unknown_output() -> None:
     with pytest.raises(ValueError, match="unknown output 'yaml'"):
         make_printer("yaml", Console(), Console(), until=PollUntil.KNOWN, timeout=None)
+
+
+PULL = Why("ImagePullBackOff", "pod web-1-a container app: ImagePullBackOff")
+
+
+def test_events_printer_shows_the_cause_and_prints_a_new_cause_as_news() -> None:
+    console, out, errors, _ = consoles()
+    collector = StatusCollector([WEB])
+    printer = EventsPrinter(console, errors, until=PollUntil.KNOWN)
+    for event in (
+        ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 0/1")),
+        ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 0/1", why=PULL)),
+    ):
+        collector.observe(event)
+        printer.on_event(collector, event)
+    assert out.getvalue().splitlines() == [
+        "deployment.apps/shop/web is InProgress: Ready: 0/1",
+        "deployment.apps/shop/web is InProgress: Ready: 0/1 "
+        "(why: ImagePullBackOff: pod web-1-a container app: ImagePullBackOff)",
+    ]
+
+
+def test_json_printer_carries_why_for_the_resource_and_its_children() -> None:
+    console, out, _, _ = consoles()
+    child = ResourceStatus(
+        ObjMetadata("apps", "ReplicaSet", "shop", "web-1"), Status.IN_PROGRESS, "m", why=PULL
+    )
+    event = ResourceUpdateEvent(
+        ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 0/1", generated_resources=(child,), why=PULL)
+    )
+    JsonPrinter(console, until=PollUntil.KNOWN).on_event(StatusCollector([WEB]), event)
+    (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    expected = {"reason": "ImagePullBackOff", "message": "pod web-1-a container app: ImagePullBackOff"}
+    assert record["why"] == expected
+    assert record["generated"][0]["why"] == expected
+    assert record["message"] == "Ready: 0/1"
+
+
+def test_table_has_a_why_column() -> None:
+    console, out, errors, _ = consoles()
+    collector = StatusCollector([WEB, CFG])
+    printer = PlainTablePrinter(console, errors, until=PollUntil.KNOWN)
+    for event in (
+        ResourceUpdateEvent(ResourceStatus(WEB, Status.IN_PROGRESS, "Ready: 0/1", why=PULL)),
+        ResourceUpdateEvent(ResourceStatus(CFG, Status.CURRENT, "Resource is always ready")),
+    ):
+        collector.observe(event)
+    with printer:
+        printer.finish(collector, timed_out=False)
+    rows = [re.split(r"\s{2,}", line.strip()) for line in out.getvalue().splitlines()]
+    header = next(row for row in rows if row[0] == "NAMESPACE")
+    assert header == ["NAMESPACE", "RESOURCE", "STATUS", "AGE", "MESSAGE", "WHY"]
+    by_name = {row[1]: row for row in rows if row[0] == "shop"}
+    assert by_name["deployment.apps/web"][2:] == [
+        "InProgress",
+        "Ready: 0/1",
+        "ImagePullBackOff: pod web-1-a container app: ImagePullBackOff",
+    ]  # no AGE: the status carries no object
+    assert by_name["configmap/cfg"][2:] == ["Current", "Resource is always ready"]
+
+
+def test_status_readers_put_health_checks_first_and_turn_on_event_causes(tmp_path: Path) -> None:
+    plain = status_readers(StatusRequest())
+    assert not any(isinstance(reader, CelStatusReader) for reader in plain)
+    generic = plain[-1]
+    assert isinstance(generic, GenericStatusReader)
+
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(
+        "healthCheckExprs:\n"
+        "- apiVersion: example.com/v1\n"
+        "  kind: Widget\n"
+        "  current: status.phase == 'Ready'\n"
+    )
+    readers = status_readers(StatusRequest(health_checks=str(checks)))
+    assert isinstance(readers[0], CelStatusReader)
+    assert readers[0].supports("example.com", "Widget")
+    assert not readers[0].supports("apps", "Deployment")
+    assert isinstance(readers[-1], GenericStatusReader)
+
+
+async def test_status_readers_explain_with_warning_events() -> None:
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "shop"},
+        "status": {"phase": "Pending"},
+    }
+    warning = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "data.1", "namespace": "shop"},
+        "involvedObject": {"kind": "PersistentVolumeClaim", "name": "data", "namespace": "shop"},
+        "type": "Warning",
+        "reason": "ProvisioningFailed",
+        "message": 'storageclass.storage.k8s.io "fast" not found',
+    }
+    kinds = {("", "PersistentVolumeClaim"): True, ("", "Event"): True}
+    reader = FakeClusterReader([pvc, warning], kinds=kinds)
+    generic = status_readers(StatusRequest())[-1]
+    status = await generic.read_status(reader, ObjMetadata("", "PersistentVolumeClaim", "shop", "data"))
+    assert status.why == Why("ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found')
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("- apiVersion: example.com/v1\n  current: 'status.phase =='\n", "current"),
+        ("just text\n", "list"),
+    ],
+)
+def test_status_readers_refuse_a_bad_health_checks_file(tmp_path: Path, content: str, fragment: str) -> None:
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(content)
+    with pytest.raises(UsageError, match=f"--health-checks {checks}.*{fragment}"):
+        status_readers(StatusRequest(health_checks=str(checks)))
+    with pytest.raises(UsageError, match="No such file"):
+        status_readers(StatusRequest(health_checks=str(tmp_path / "missing.yaml")))
