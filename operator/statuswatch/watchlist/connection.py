@@ -561,9 +561,34 @@ class ApiClient:
 
         A 401 is answered by loading the credentials again (an exec plugin runs) and one retry.
         """
+        raw = await self._request(method, path, params, body, content_type=content_type)
+        result = json.loads(raw) if raw else {}
+        return result if isinstance(result, dict) else {"items": result}
+
+    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        return await self.request_json("GET", path, params)
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
+    ) -> bytes:
+        """A GET's body, undecoded (``accept``: e.g. a PartialObjectMetadataList); as :meth:`request_json`."""
+        return await self._request("GET", path, params, None, accept=accept)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        body: Any,
+        *,
+        content_type: str = "application/json",
+        accept: str | None = None,
+    ) -> bytes:
         session = self._ensure_session()
         data = None if body is None else json.dumps(body)
-        extra = {"Content-Type": content_type} if data is not None else None
+        extra = {"Content-Type": content_type} if data is not None else {}
+        if accept:
+            extra["Accept"] = accept
         timeout = aiohttp.ClientTimeout(total=self.request_timeout)
         for attempt in range(2):
             creds = await self._credentials()
@@ -581,12 +606,8 @@ class ApiClient:
                 continue
             if status >= 400:
                 raise _error_from_response(status, reason, raw)
-            result = json.loads(raw) if raw else {}
-            return result if isinstance(result, dict) else {"items": result}
+            return raw
         raise AssertionError("unreachable: the second attempt returns or raises")
-
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        return await self.request_json("GET", path, params)
 
     async def stream_lines(
         self,
@@ -597,15 +618,40 @@ class ApiClient:
         connect_timeout: float = 30.0,
         on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """Stream a watch response as parsed JSON objects, one per line.
+        """Stream a watch response as parsed JSON objects, one per line (see :meth:`stream_raw`)."""
+        lines = self.stream_raw(
+            path,
+            params,
+            inactivity_timeout=inactivity_timeout,
+            connect_timeout=connect_timeout,
+            on_open=on_open,
+        )
+        try:
+            async for line in lines:
+                yield json.loads(line)
+        finally:
+            await lines.aclose()
+
+    async def stream_raw(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        accept: str | None = None,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        """Stream a watch response, one undecoded line (one JSON event) at a time.
 
         Raises :class:`ApiError` if the server refuses the request (after one retry with fresh credentials
         on a 401), :class:`HeaderTimeout` when the connection and the response headers together take longer
         than ``connect_timeout`` seconds (a server or proxy that accepted the request and hangs),
         :class:`InactivityTimeout` when nothing arrives for ``inactivity_timeout`` seconds (hung connections
         behind NAT or load balancers never see a reset), and ends normally when the server closes the stream.
+        ``accept``: another ``Accept`` header (e.g. PartialObjectMetadata).
         """
-        resp = await self._open_stream(path, params, connect_timeout)
+        resp = await self._open_stream(path, params, connect_timeout, accept)
         try:
             if on_open is not None:
                 on_open()
@@ -628,23 +674,29 @@ class ApiClient:
                 pending = [parts[-1]] if parts[-1] else []
                 for line in lines:
                     if line.strip():
-                        yield json.loads(line)
+                        yield line
             rest = b"".join(pending)
             if rest.strip():
-                yield json.loads(rest)
+                yield rest
         finally:
             # Never hand a watch connection back to the pool: it is spent, and closing it here (not
             # the server, later) keeps TIME_WAIT sockets off the API server's port.
             resp.close()
 
     async def _open_stream(
-        self, path: str, params: Mapping[str, str | int] | None, connect_timeout: float
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        connect_timeout: float,
+        accept: str | None = None,
     ) -> aiohttp.ClientResponse:
         """Send a watch request and wait, within ``connect_timeout``, for a successful response's headers."""
         session = self._ensure_session()
         # identity: since 1.37 gzip watch responses have one gzip member per event, which some aiohttp
         # releases silently truncate after the first member.
         extra = {"Accept-Encoding": "identity"}
+        if accept:
+            extra["Accept"] = accept
         timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
         for attempt in range(2):
             creds = await self._credentials()

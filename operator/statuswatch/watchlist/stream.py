@@ -15,7 +15,12 @@ This is the part a plain ``watch`` loop gets wrong. The stream
   the wait for response headers and (in the transport) the silence on an open connection;
 * never dies: an error of any kind is logged, recorded as :attr:`Stream.error` (visible through
   :meth:`Stream.health` long after the first sync) and retried; an object that cannot be read is skipped;
-* hands every change to every subscriber in order, waiting for slow ones (back-pressure, never drops).
+* hands every change to every subscriber in order, waiting for slow ones (back-pressure, never drops);
+* decodes lines and pages with a typed decoder straight into projected objects when the client hands out
+  bytes (:class:`~.transport.RawTransport`) and the projector is the default one (:mod:`.decoding`), and
+  asks for Secrets and ConfigMaps as metadata only (PartialObjectMetadata): kstatus needs no body to call
+  them Current, so no secret value crosses the wire or sits in memory. Stored objects still carry the
+  real apiVersion and kind.
 
 All time is the running loop's clock and all randomness comes from one ``random.Random`` per stream (seeded
 by :attr:`StreamSettings.seed`), so tests drive it with a fake clock (looptime) and a fixed seed.
@@ -33,10 +38,13 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
+from statuswatch.kstatus import project
+
 from .connection import ApiError, HeaderTimeout, InactivityTimeout
+from .decoding import TypedDecoder, metadata_only
 from .discovery import NoMatchError, ResourceType
 from .store import Change, Store, compact
-from .transport import Transport
+from .transport import METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, RawTransport, Transport
 
 __all__ = [
     "INITIAL_EVENTS_END",
@@ -216,6 +224,13 @@ class Stream:
         #: store that every listener has been told about in full (the view relies on it to move listeners).
         self.lock = asyncio.Lock()
         self._project = projector
+        # Typed decoding needs the bytes (a RawTransport) and must reproduce the projector: the default one.
+        self._raw: RawTransport | None = (
+            client if isinstance(client, RawTransport) and projector is project else None
+        )
+        self._decoder: TypedDecoder | None = None
+        #: Objects are requested as PartialObjectMetadata (their bodies never reach this process).
+        self.metadata_only = self._raw is not None and metadata_only(group, kind)
         self._log = logger or logging.getLogger("statuswatch.watchlist")
         self._rng = random.Random(self.settings.seed)
         self._rv: str | None = None
@@ -414,6 +429,8 @@ class Stream:
 
     async def _attempt(self) -> None:
         rt = self.resource = await self.mapper.resolve(self.group, self.kind, self.version)
+        if self._raw is not None and (self._decoder is None or self._decoder.api_version != rt.api_version):
+            self._decoder = TypedDecoder(self.group, rt.kind, rt.api_version, override=self.metadata_only)
         if self._relist_at is not None and asyncio.get_running_loop().time() >= self._relist_at:
             self._rv = None
         if self._rv is None:
@@ -482,9 +499,17 @@ class Stream:
             self._notify()
 
     def _ingest(self, raw: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:
+        """Project (unless the typed decoder did already), intern and check one object."""
         if not isinstance(raw.get("metadata"), Mapping):
             raise ProtocolError(f"object without metadata: {str(raw)[:200]}")
-        obj: dict[str, Any] = compact(self._project(raw))
+        if self._decoder is None and (not raw.get("apiVersion") or not raw.get("kind")):
+            # LIST items carry no apiVersion/kind, and the projection keeps a kind's fields by them.
+            raw = {
+                **raw,
+                "apiVersion": raw.get("apiVersion") or rt.api_version,
+                "kind": raw.get("kind") or rt.kind,
+            }
+        obj: dict[str, Any] = compact(raw if self._decoder is not None else self._project(raw))
         meta = obj.get("metadata")
         if not isinstance(meta, Mapping) or not meta.get("name"):
             raise ProtocolError(f"projection lost the object's name: {str(raw)[:200]}")
@@ -528,13 +553,7 @@ class Stream:
             if timer is not None:
                 timer.reschedule(deadline_after_open())
 
-        lines = self.client.stream_lines(
-            path,
-            params,
-            inactivity_timeout=settings.inactivity_timeout,
-            connect_timeout=settings.connect_timeout,
-            on_open=on_open,
-        )
+        lines = self._lines(path, params, on_open)
         try:
             while True:
                 started = loop.time()
@@ -567,6 +586,36 @@ class Stream:
         finally:
             self.connected = False
             await lines.aclose()
+
+    def _lines(
+        self, path: str, params: Mapping[str, str | int], on_open: Callable[[], None]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        settings = self.settings
+        if self._raw is None or self._decoder is None:
+            return self.client.stream_lines(
+                path,
+                params,
+                inactivity_timeout=settings.inactivity_timeout,
+                connect_timeout=settings.connect_timeout,
+                on_open=on_open,
+            )
+        raw = self._raw.stream_raw(
+            path,
+            params,
+            accept=METADATA_WATCH_ACCEPT if self.metadata_only else None,
+            inactivity_timeout=settings.inactivity_timeout,
+            connect_timeout=settings.connect_timeout,
+            on_open=on_open,
+        )
+        return _decoded(raw, self._decoder)
+
+    async def _page(self, path: str, params: Mapping[str, str | int]) -> tuple[Mapping[str, Any], list[Any]]:
+        """One LIST page: its metadata and its items (projected already when the decoder is in use)."""
+        if self._raw is None or self._decoder is None:
+            page = await self.client.get_json(path, params)
+            return page.get("metadata") or {}, page.get("items") or []
+        accept = METADATA_LIST_ACCEPT if self.metadata_only else None
+        return self._decoder.decode_page(await self._raw.get_bytes(path, params, accept=accept))
 
     async def _watchlist(self, rt: ResourceType) -> None:
         params = self._watch_params()
@@ -628,12 +677,11 @@ class Stream:
         first = True
         try:
             while True:
-                page = await self.client.get_json(path, params)
+                meta, items = await self._page(path, params)
                 if first:
                     self._connected()
                     first = False
-                meta = page.get("metadata") or {}
-                for item in page.get("items") or []:
+                for item in items:
                     try:
                         ingested = self._ingest(item, rt)
                     except Exception as exc:
@@ -665,6 +713,16 @@ class Stream:
                 await self._handle(event, rt, syncing=False)
         finally:
             await events.aclose()
+
+
+async def _decoded(
+    lines: AsyncGenerator[bytes, None], decoder: TypedDecoder
+) -> AsyncGenerator[dict[str, Any], None]:
+    try:
+        async for line in lines:
+            yield decoder.decode_event(line).event
+    finally:
+        await lines.aclose()
 
 
 def _namespace_of(obj: Mapping[str, Any]) -> str:

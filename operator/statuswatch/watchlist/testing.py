@@ -16,6 +16,10 @@ response starts (as an error status would be):
 * a :class:`Feed`: the same with a queue of the test's own (one per stream, say);
 * an exception: raised at that point of the body (a connection that broke).
 
+It is a :class:`~.transport.RawTransport` too: ``get_bytes`` and ``stream_raw`` hand out the same answers
+encoded as JSON, and an ``Accept`` asking for PartialObjectMetadata reduces every object (watch events and
+LIST items) to its metadata as the API server would (``Request.accept`` records what was asked).
+
 Use it with ``looptime`` (``@pytest.mark.looptime``) and a seeded :class:`~.stream.StreamSettings` so that
 time and randomness are under the test's control.
 """
@@ -23,13 +27,14 @@ time and randomness are under the test's control.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .connection import ApiError
-from .transport import Transport
+from .transport import RawTransport, Transport
 
 __all__ = [
     "CORE_RESOURCES",
@@ -76,6 +81,8 @@ class Request:
     path: str
     params: dict[str, Any]
     body: Any = None
+    #: The ``Accept`` header asked for by ``get_bytes``/``stream_raw`` (None: plain JSON).
+    accept: str | None = None
 
 
 # -- builders ----------------------------------------------------------------------------------------------
@@ -259,7 +266,39 @@ class FakeTransport:
             return _answer(self.answers[path])
         raise ApiError(405, "MethodNotAllowed", f"no answer scripted for {method} {path}")
 
-    async def stream_lines(
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
+    ) -> bytes:
+        answer = await self.get_json(path, params)
+        if accept is not None:
+            self.calls[-1] = Request("get", path, dict(params or {}), accept=accept)
+        if _partial(accept):
+            items = answer.get("items")
+            if isinstance(items, list):
+                answer = {**answer, "items": [_metadata_of(item) for item in items]}
+            answer = {**answer, "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList"}
+        return json.dumps(answer).encode()
+
+    async def stream_raw(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        accept: str | None = None,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        events = self._watch(path, params, accept, on_open)
+        try:
+            async for item in events:
+                if _partial(accept) and isinstance(item, dict) and item.get("type") != "BOOKMARK":
+                    item = {**item, "object": _metadata_of(item.get("object"))}
+                yield json.dumps(item).encode()
+        finally:
+            await events.aclose()
+
+    def stream_lines(
         self,
         path: str,
         params: Mapping[str, str | int] | None = None,
@@ -268,7 +307,16 @@ class FakeTransport:
         connect_timeout: float = 30.0,
         on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
-        self.calls.append(Request("watch", path, dict(params or {})))
+        return self._watch(path, params, None, on_open)
+
+    async def _watch(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        accept: str | None,
+        on_open: Callable[[], None] | None,
+    ) -> AsyncGenerator[Any, None]:
+        self.calls.append(Request("watch", path, dict(params or {}), accept=accept))
         if self.on_watch is not None:
             self.on_watch()
         queue = self.watches_by_path.get(path)
@@ -307,5 +355,20 @@ def _answer(value: dict[str, Any] | BaseException) -> dict[str, Any]:
     return dict(value)
 
 
+def _partial(accept: str | None) -> bool:
+    return accept is not None and "as=PartialObjectMetadata" in accept
+
+
+def _metadata_of(obj: Any) -> Any:
+    """What the API server sends of an object asked for as PartialObjectMetadata."""
+    if not isinstance(obj, Mapping) or obj.get("kind") == "Status":
+        return obj
+    return {"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": obj.get("metadata")}
+
+
 def _check_protocol(fake: FakeTransport) -> Transport:
     return fake  # the type checker proves here that the fake satisfies the protocol
+
+
+def _check_raw_protocol(fake: FakeTransport) -> RawTransport:
+    return fake

@@ -3,14 +3,23 @@
 The shared view, the REST mapper and the cluster readers are written against this protocol rather than
 against :class:`~.connection.ApiClient`, so that the fakes shipped in :mod:`statuswatch.watchlist.testing`
 are checked by the type checker against the same signatures the real client has, and cannot drift from it.
+
+:class:`RawTransport` is what a client may offer on top: bodies and watch lines as bytes, with the
+``Accept`` header chosen by the caller. Streams use it when the client has it (typed decoding straight into
+projected objects, metadata-only answers for Secrets and ConfigMaps) and fall back to the JSON methods when
+it does not (e.g. a wrapper that only passes the JSON methods on), so such wrappers keep working unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Transport"]
+__all__ = ["METADATA_LIST_ACCEPT", "METADATA_WATCH_ACCEPT", "RawTransport", "Transport"]
+
+#: ``Accept`` headers asking for PartialObjectMetadata: name, labels, owners, versions; never a body.
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
 class Transport(Protocol):
@@ -50,4 +59,28 @@ class Transport(Protocol):
         on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """A watch response, one parsed JSON object per line (see ``ApiClient.stream_lines``)."""
+        ...
+
+
+@runtime_checkable
+class RawTransport(Transport, Protocol):
+    """A :class:`Transport` that also hands out undecoded bodies and watch lines, with a chosen ``Accept``."""
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
+    ) -> bytes:
+        """A GET's body as received; raises ``ApiError`` on a non-2xx answer."""
+        ...
+
+    def stream_raw(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        accept: str | None = None,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        """A watch response, one undecoded line (one JSON event) at a time; else as ``stream_lines``."""
         ...
