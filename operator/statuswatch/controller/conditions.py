@@ -9,6 +9,11 @@ the same dict, or it would rewrite every StatusWatch.
 The conditions follow the kstatus conventions that Flux, kpt and Helm read on any object: ``Reconciling``
 True while work is under way (InProgress), ``Stalled`` True when it cannot finish (Failed), ``Ready``
 for tools that only read that; ``AllCurrent`` is this operator's own answer for ``kubectl wait``.
+
+Optional members are listed in ``resources`` but left out of everything else: the aggregate, ``progress``,
+AllCurrent (whose message still names the optional ones that are not there yet), Stalled. A member with its
+own ``timeout`` makes Stalled True (reason Timeout, the member named) while it is past that deadline and not
+in the desired status; the deadline counts from the same moment as ``spec.timeout``.
 """
 
 from __future__ import annotations
@@ -95,13 +100,16 @@ def build_status(
     spec_error: str | None,
     reports: Sequence[ResourceReport],
     now: datetime,
+    spec_error_reason: str = "InvalidSpec",
 ) -> StatusUpdate:
     """The whole status for ``generation`` from the previous status (any shape) and one report per identifier.
 
-    The spec is invalid when ``spec_error`` is set or ``spec`` is None; ``reports`` come in spec order
-    (refused ones included). ``now`` may be naive (taken as UTC); times are kept to the second.
+    The spec is invalid when ``spec_error`` is set or ``spec`` is None (``spec_error_reason`` is then the
+    conditions' reason); ``reports`` come in spec order (refused ones included). ``now`` may be naive (taken
+    as UTC); times are kept to the second.
     """
     before = StatusRecord.read(previous)
+    everyone = tuple(reports)
     moment = utc_seconds(now)
     invalid = spec is None or spec_error is not None
     desired = spec.desired_status if spec is not None else Status.CURRENT
@@ -109,6 +117,9 @@ def build_status(
     spec_seen = before.spec_observed_time if before.observed_generation == generation else None
     spec_observed = moment if spec_seen is None else min(spec_seen, moment)
 
+    # Optional members are reported and nothing else; a refusal still counts, whoever it is about.
+    optional = [report for report in reports if report.optional and report.refusal is None]
+    reports = [report for report in reports if not report.optional or report.refusal is not None]
     # A refused identifier is Unknown whatever the report says: nothing about the object may leak.
     statuses = [Status.UNKNOWN if report.refusal is not None else Status(report.status) for report in reports]
     overall = Status.UNKNOWN if invalid else aggregate(statuses, desired)
@@ -116,14 +127,14 @@ def build_status(
 
     if invalid:
         message = _cut(spec_error or "spec: could not be read", MAX_CONDITION_MESSAGE)
-        problem = _Verdict(_FALSE, "InvalidSpec", message)
+        problem = _Verdict(_FALSE, spec_error_reason, message)
         all_current = problem
     elif any(report.refusal is not None for report in reports):
         problem = _Verdict(_FALSE, "IdentifierRefused", _refused_message(reports))
         all_current = problem
     else:
         problem = None
-        all_current = _all_current(reports, statuses, desired, overall)
+        all_current = _all_current(reports, statuses, desired, overall, optional)
     all_current_condition = _condition(before, ALL_CURRENT, all_current, generation, moment)
 
     stalled, next_check = _stalled(
@@ -156,7 +167,7 @@ def build_status(
         observed_generation=generation,
         aggregate_status=overall.value,
         progress=f"{done}/{len(reports)}",
-        resources=tuple(_entry(report) for report in reports),
+        resources=tuple(_entry(report) for report in everyone),
         spec_observed_time=spec_observed,
         conditions=conditions,
     )
@@ -164,16 +175,24 @@ def build_status(
 
 
 def _all_current(
-    reports: Sequence[ResourceReport], statuses: Sequence[Status], desired: Status, overall: Status
+    reports: Sequence[ResourceReport],
+    statuses: Sequence[Status],
+    desired: Status,
+    overall: Status,
+    optional: Sequence[ResourceReport] = (),
 ) -> _Verdict:
     total = len(reports)
     blocking = [
         (report, status) for report, status in zip(reports, statuses, strict=True) if status != desired
     ]
+    lagging = [(report, Status(report.status)) for report in optional if report.status != desired]
     if not blocking:
         noun, verb = ("resource", "is") if total == 1 else ("resources", "are")
         reason = "AllCurrent" if desired == Status.CURRENT else "AllNotFound"
-        return _Verdict(_TRUE, reason, f"All {total} {noun} {verb} {desired.value}")
+        message = f"All {total} {noun} {verb} {desired.value}"
+        if lagging:
+            message = _listing(f"{message}; optional, not {desired.value}: ", lagging)
+        return _Verdict(_TRUE, reason, message)
     message = _listing(f"{len(blocking)} of {total} not {desired.value}: ", blocking)
     if all(status == Status.UNKNOWN for _, status in blocking):
         return _Verdict(_UNKNOWN, "ResourcesUnknown", message)
@@ -211,8 +230,19 @@ def _stalled(
             _TRUE, "ResourcesFailed", _listing(f"{len(failed)} of {len(reports)} Failed: ", failed)
         ), None
     not_stalled = _Verdict(_FALSE, "NotStalled", "")
-    if spec is None or spec.timeout is None or all_current.status == _TRUE:
+    if spec is None or all_current.status == _TRUE:
         return not_stalled, None
+    # Deadlines count from the spec change, or from when AllCurrent last stopped being True if later.
+    start = max(spec_observed, all_current.last_transition_time or now)
+    late, member_check = _members_late(reports, statuses, desired, start, now)
+    if late:
+        return _Verdict(
+            _TRUE,
+            "Timeout",
+            _join_limited(f"{len(late)} of {len(reports)} past their own timeout: ", late),
+        ), None
+    if spec.timeout is None:
+        return not_stalled, member_check
     blocking = [
         (report, status) for report, status in zip(reports, statuses, strict=True) if status != desired
     ]
@@ -232,14 +262,39 @@ def _stalled(
         earlier is not None
         and earlier.status == _TRUE
         and earlier.reason == "Timeout"
+        and earlier.message.startswith("Not all ")  # not a member's own timeout, which is not sticky
         and before.observed_generation == generation
     ):
         return timed_out, None
-    left_true = all_current.last_transition_time or now
-    deadline = max(spec_observed, left_true) + spec.timeout
+    deadline = start + spec.timeout
     if now >= deadline:
         return timed_out, None
-    return not_stalled, deadline
+    return not_stalled, deadline if member_check is None else min(deadline, member_check)
+
+
+def _members_late(
+    reports: Sequence[ResourceReport],
+    statuses: Sequence[Status],
+    desired: Status,
+    start: datetime,
+    now: datetime,
+) -> tuple[list[str], datetime | None]:
+    """Members past their own timeout and not in ``desired`` (described), and the next such deadline."""
+    late: list[str] = []
+    upcoming: list[datetime] = []
+    for report, status in zip(reports, statuses, strict=True):
+        if report.timeout is None or status == desired:
+            continue
+        deadline = start + report.timeout
+        if now < deadline:
+            upcoming.append(deadline)
+            continue
+        detail = _one_line(report.message, MAX_ITEM_MESSAGE)
+        late.append(
+            f"{report.label()} not {desired.value} within {format_duration(report.timeout)}"
+            f" ({status.value}{': ' + detail if detail else ''})"
+        )
+    return late, min(upcoming, default=None)
 
 
 def _condition(
@@ -283,6 +338,9 @@ def _entry(report: ResourceReport) -> ResourceEntry:
         name=report.name,
         status=Status.UNKNOWN.value if refused else Status(report.status).value,
         message=_cut(report.refusal if report.refusal is not None else report.message, MAX_RESOURCE_MESSAGE),
+        reason="" if refused else report.reason,
+        optional=report.optional,
+        selector=report.selector,
     )
 
 
@@ -297,8 +355,11 @@ def _listing(head: str, items: Sequence[tuple[ResourceReport, Status]]) -> str:
     parts = []
     for report, status in items:
         detail = _one_line(report.refusal if report.refusal is not None else report.message, MAX_ITEM_MESSAGE)
+        why = f" ({report.reason})" if report.reason and report.refusal is None else ""
         parts.append(
-            f"{report.label()} {status.value}: {detail}" if detail else f"{report.label()} {status.value}"
+            f"{report.label()} {status.value}{why}: {detail}"
+            if detail
+            else f"{report.label()} {status.value}{why}"
         )
     return _join_limited(head, parts)
 

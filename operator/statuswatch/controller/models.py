@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
@@ -31,13 +31,20 @@ __all__ = [
     "GROUP_PATTERN",
     "KIND_PATTERN",
     "MAX_DURATION_LENGTH",
+    "MAX_EXPRESSION_LENGTH",
+    "MAX_HEALTH_CHECKS",
     "MAX_IDENTIFIERS",
+    "MAX_SELECTORS",
     "MIN_POLL_INTERVAL",
     "NAMESPACE_PATTERN",
     "ConditionRecord",
+    "HealthCheckSpec",
     "IdentifierSpec",
+    "LabelSelectorSpec",
     "ResourceEntry",
     "ResourceReport",
+    "SelectorRequirementSpec",
+    "SelectorSpec",
     "SpecError",
     "StatusRecord",
     "StatusWatchSpec",
@@ -48,6 +55,9 @@ __all__ = [
 ]
 
 MAX_IDENTIFIERS = 1000
+MAX_SELECTORS = 20
+MAX_HEALTH_CHECKS = 50
+MAX_EXPRESSION_LENGTH = 4096
 MIN_POLL_INTERVAL = timedelta(seconds=1)
 DEFAULT_POLL_INTERVAL = timedelta(seconds=5)
 #: What a StatusWatch may wait for: a finished rollout, or the resources being gone.
@@ -129,6 +139,10 @@ class IdentifierSpec(BaseModel):
     kind: Annotated[str, Field(min_length=1, max_length=63, pattern=KIND_PATTERN)]
     namespace: Annotated[str, Field(max_length=63, pattern=NAMESPACE_PATTERN)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=253)]
+    #: Reported, but never holds AllCurrent back, and not counted in ``progress``.
+    optional: bool = False
+    #: This member's own deadline: not in the desired status this long after a spec change -> Stalled.
+    timeout: timedelta | None = None
 
     @pydantic.field_validator("group", mode="before")
     @classmethod
@@ -136,11 +150,148 @@ class IdentifierSpec(BaseModel):
         # The API server prunes a null before defaulting it to ""; do the same.
         return "" if value is None else value
 
+    @pydantic.field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> timedelta | None:
+        return None if value is None else _duration(value)
+
+    @pydantic.model_validator(mode="after")
+    def _optional_without_deadline(self) -> IdentifierSpec:
+        if self.optional and self.timeout is not None:
+            raise _custom("an optional identifier never holds anything back, so it cannot have a timeout")
+        return self
+
     def label(self) -> str:
         """``apps/Deployment web``, ``Service shop/db``: how messages name an identifier."""
         kind = f"{self.group}/{self.kind}" if self.group else self.kind
         name = f"{self.namespace}/{self.name}" if self.namespace is not None else self.name
         return f"{kind} {name}"
+
+
+class SelectorRequirementSpec(BaseModel):
+    """One ``matchExpressions`` item of a metav1.LabelSelector."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    key: Annotated[str, Field(min_length=1, max_length=317)]
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: Annotated[tuple[Annotated[str, Field(max_length=63)], ...], Field(max_length=100)] = ()
+
+    @pydantic.field_validator("values", mode="before")
+    @classmethod
+    def _values_list(cls, value: object) -> object:
+        return tuple(value) if isinstance(value, list) else value
+
+    @pydantic.model_validator(mode="after")
+    def _values_fit_operator(self) -> SelectorRequirementSpec:
+        if self.operator in ("In", "NotIn") and not self.values:
+            raise _custom(f"operator {self.operator} needs at least one value")
+        if self.operator in ("Exists", "DoesNotExist") and self.values:
+            raise _custom(f"operator {self.operator} takes no values")
+        return self
+
+
+class LabelSelectorSpec(BaseModel):
+    """A metav1.LabelSelector; both parts empty selects every object of the kind."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True, validate_by_name=True)
+
+    match_labels: Annotated[dict[str, Annotated[str, Field(max_length=63)]], Field(max_length=64)] = Field(
+        default_factory=dict, alias="matchLabels"
+    )
+    match_expressions: Annotated[tuple[SelectorRequirementSpec, ...], Field(max_length=32)] = Field(
+        default=(), alias="matchExpressions"
+    )
+
+    @pydantic.field_validator("match_expressions", mode="before")
+    @classmethod
+    def _expressions_list(cls, value: object) -> object:
+        return _dict_items(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The selector as the API writes it (what the shared view's ``list`` takes)."""
+        selector: dict[str, Any] = {}
+        if self.match_labels:
+            selector["matchLabels"] = dict(self.match_labels)
+        if self.match_expressions:
+            selector["matchExpressions"] = [
+                {"key": e.key, "operator": e.operator, **({"values": list(e.values)} if e.values else {})}
+                for e in self.match_expressions
+            ]
+        return selector
+
+    def describe(self) -> str:
+        """``app=web,tier in (a,b),!legacy``: kubectl's way of writing a selector, for messages."""
+        parts = [f"{key}={value}" for key, value in sorted(self.match_labels.items())]
+        for e in self.match_expressions:
+            if e.operator == "Exists":
+                parts.append(e.key)
+            elif e.operator == "DoesNotExist":
+                parts.append(f"!{e.key}")
+            else:
+                parts.append(f"{e.key} {'in' if e.operator == 'In' else 'notin'} ({','.join(e.values)})")
+        return ",".join(parts) or "(everything)"
+
+
+class SelectorSpec(BaseModel):
+    """Members by label: every ``kind`` object in the StatusWatch's namespace that ``selector`` matches."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True, validate_by_name=True)
+
+    group: Annotated[str, Field(max_length=253, pattern=GROUP_PATTERN)] = ""
+    kind: Annotated[str, Field(min_length=1, max_length=63, pattern=KIND_PATTERN)]
+    selector: LabelSelectorSpec
+    #: Matching nothing is fine (otherwise the entry is Unknown: the user asked for something not there).
+    allow_empty: bool = Field(default=False, alias="allowEmpty")
+    #: Every member found is optional (reported, never blocks AllCurrent).
+    optional: bool = False
+
+    @pydantic.field_validator("group", mode="before")
+    @classmethod
+    def _null_group_is_core(cls, value: object) -> object:
+        return "" if value is None else value
+
+    @pydantic.field_validator("selector", mode="before")
+    @classmethod
+    def _selector_dict(cls, value: object) -> object:
+        return dict(value) if isinstance(value, Mapping) else value
+
+    def label(self) -> str:
+        """``apps/Deployment app=web``: how messages name a selector entry."""
+        kind = f"{self.group}/{self.kind}" if self.group else self.kind
+        return f"{kind} {self.selector.describe()}"
+
+
+class HealthCheckSpec(BaseModel):
+    """One ``spec.healthChecks`` entry (Flux's ``healthCheckExprs`` shape); the operator compiles the CEL."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True, validate_by_name=True)
+
+    api_version: Annotated[str, Field(min_length=1, max_length=317)] = Field(alias="apiVersion")
+    kind: Annotated[str, Field(max_length=63, pattern=KIND_PATTERN)] | None = None
+    current: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH)]
+    in_progress: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH)] | None = Field(
+        default=None, alias="inProgress"
+    )
+    failed: Annotated[str, Field(min_length=1, max_length=MAX_EXPRESSION_LENGTH)] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as written, camelCase, for the CEL health-check parser."""
+        entry: dict[str, Any] = {"apiVersion": self.api_version, "current": self.current}
+        if self.kind is not None:
+            entry["kind"] = self.kind
+        if self.in_progress is not None:
+            entry["inProgress"] = self.in_progress
+        if self.failed is not None:
+            entry["failed"] = self.failed
+        return entry
+
+
+def _dict_items(value: object) -> object:
+    # Strict mode wants a tuple of dicts; the API client may give a list of other mappings.
+    if isinstance(value, list | tuple):
+        return tuple(dict(item) if isinstance(item, Mapping) else item for item in value)
+    return value
 
 
 class StatusWatchSpec(BaseModel):
@@ -150,18 +301,19 @@ class StatusWatchSpec(BaseModel):
         frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True, strict=True
     )
 
-    identifiers: Annotated[tuple[IdentifierSpec, ...], Field(min_length=1, max_length=MAX_IDENTIFIERS)]
+    identifiers: Annotated[tuple[IdentifierSpec, ...], Field(max_length=MAX_IDENTIFIERS)] = ()
+    selectors: Annotated[tuple[SelectorSpec, ...], Field(max_length=MAX_SELECTORS)] = ()
+    health_checks: Annotated[tuple[HealthCheckSpec, ...], Field(max_length=MAX_HEALTH_CHECKS)] = Field(
+        default=(), alias="healthChecks"
+    )
     poll_interval: timedelta = Field(default=DEFAULT_POLL_INTERVAL, alias="pollInterval")
     timeout: timedelta | None = None
     desired_status: Status = Field(default=Status.CURRENT, alias="desiredStatus")
 
-    @pydantic.field_validator("identifiers", mode="before")
+    @pydantic.field_validator("identifiers", "selectors", "health_checks", mode="before")
     @classmethod
-    def _identifiers_list(cls, value: object) -> object:
-        # Strict mode wants a tuple of dicts; the API client may give a list of other mappings.
-        if isinstance(value, list | tuple):
-            return tuple(dict(item) if isinstance(item, Mapping) else item for item in value)
-        return value
+    def _lists(cls, value: object) -> object:
+        return _dict_items(value)
 
     @pydantic.field_validator("poll_interval", mode="before")
     @classmethod
@@ -203,6 +355,8 @@ def _relation_problems(spec: StatusWatchSpec, namespace: str | None = None) -> l
     With ``namespace`` (the StatusWatch's own), an identifier without one repeats one that names it.
     """
     problems = []
+    if not spec.identifiers and not spec.selectors:
+        problems.append("spec: needs at least one identifier or selector")
     if spec.timeout is not None and spec.timeout <= spec.poll_interval:
         problems.append(
             f"spec.timeout ({format_duration(spec.timeout)}) must be longer than "
@@ -325,6 +479,10 @@ class ResourceReport:
     ``namespace`` is "" for cluster-scoped resources. ``refusal`` is set when the operator refuses to look
     at the object at all (another namespace, cluster-scoped kinds not allowed); the status then says
     Unknown and the refusal, and nothing about the object itself.
+
+    ``reason`` is the root cause's CamelCase reason when one is known (``ImagePullBackOff``); ``optional``
+    members never hold AllCurrent back; ``timeout`` is the member's own deadline. ``selector`` is set on the
+    stand-in report of a selector that matched nothing (``name`` is then "").
     """
 
     group: str
@@ -334,9 +492,15 @@ class ResourceReport:
     status: Status
     message: str
     refusal: str | None = None
+    reason: str = ""
+    optional: bool = False
+    timeout: timedelta | None = None
+    selector: str = ""
 
     def label(self) -> str:
         """``deployment/web``: the resource as kubectl users name it in messages."""
+        if not self.name and self.selector:
+            return f"{self.kind.lower()} selector {self.selector}"
         return f"{self.kind.lower()}/{self.name}"
 
 
@@ -350,12 +514,22 @@ class ResourceEntry:
     name: str
     status: str
     message: str
+    reason: str = ""
+    optional: bool = False
+    selector: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"group": self.group, "kind": self.kind}
         if self.namespace:
             entry["namespace"] = self.namespace
         entry.update(name=self.name, status=self.status, message=self.message)
+        # Only when set, so a StatusWatch that uses none of these writes exactly what it always did.
+        if self.reason:
+            entry["reason"] = self.reason
+        if self.optional:
+            entry["optional"] = True
+        if self.selector:
+            entry["selector"] = self.selector
         return entry
 
     @classmethod
@@ -373,6 +547,9 @@ class ResourceEntry:
             name=name,
             status=status,
             message=_text(raw.get("message")),
+            reason=_text(raw.get("reason")),
+            optional=raw.get("optional") is True,
+            selector=_text(raw.get("selector")),
         )
 
 

@@ -101,14 +101,14 @@ async def operate(
             except NoMatchError:
                 return None
 
-        context = WorkerContext(
+        context = await WorkerContext(
             poll=poller.poll,
             scope_of=scope_of,
             sink=ApiStatusSink(client, concurrency=settings.write_concurrency),
             metrics=metrics,
             settings=settings,
             logger=logging.getLogger("statuswatch.controller"),
-        )
+        ).with_shared_view(client, mapper, view, config.namespace)  # selectors, health checks (issue 13)
         supervisor = Supervisor(context)
         identity = own_identity()
         gate = Gate(supervisor, client, settings, namespaces=namespaces, identity=identity)

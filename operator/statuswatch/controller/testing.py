@@ -1,7 +1,8 @@
 """Fakes for the controller's seams, shipped with the package (as ``kopf.testing`` and httpx's mock transport
-are): a scripted poll standing in for ``StatusPoller.poll`` and an in-memory status sink standing in for the
-API. Typed against the real seams (:data:`~.worker.Poll`, :class:`~.statusapi.StatusSink`), so they cannot
-drift from what the workers call.
+are): a scripted poll standing in for ``StatusPoller.poll``, an in-memory status sink standing in for the
+API, and scripted selector members standing in for the shared view. Typed against the real seams
+(:data:`~.worker.Poll`, :class:`~.statusapi.StatusSink`, :data:`~.worker.MemberSource`), so they cannot drift
+from what the workers call.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from statuswatch.polling import ErrorEvent, Event, ObjMetadata, Options, Resourc
 
 from .statusapi import ObjectRef, WatchGone
 
-__all__ = ["MemorySink", "PollCall", "PostedEvent", "ScriptedPoll", "StaticScopes"]
+__all__ = ["MemorySink", "PollCall", "PostedEvent", "ScriptedMembers", "ScriptedPoll", "StaticScopes"]
 
 _END = object()
 
@@ -113,3 +114,48 @@ class StaticScopes:
 
     async def __call__(self, group: str, kind: str) -> bool | None:
         return self.scopes.get((group, kind))
+
+
+class ScriptedMembers:
+    """A ``MemberSource``: the test says which names each ``(group, kind)`` selector matches with :meth:`set`
+    (every open selector of that kind sees the change) or makes it fail with :meth:`fail`."""
+
+    def __init__(self, names: Mapping[tuple[str, str], Sequence[str]] | None = None) -> None:
+        self.names: dict[tuple[str, str], frozenset[str]] = {
+            key: frozenset(value) for key, value in (names or {}).items()
+        }
+        self.errors: dict[tuple[str, str], BaseException] = {}
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        self._queues: dict[tuple[str, str], list[asyncio.Queue[frozenset[str]]]] = {}
+
+    def __call__(
+        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+    ) -> AsyncIterator[frozenset[str]]:
+        self.calls.append((group, kind, namespace, dict(selector)))
+        return self._members((group, kind))
+
+    async def _members(self, key: tuple[str, str]) -> AsyncIterator[frozenset[str]]:
+        if key in self.errors:
+            raise self.errors[key]
+        queue: asyncio.Queue[frozenset[str]] = asyncio.Queue()
+        self._queues.setdefault(key, []).append(queue)
+        try:
+            yield self.names.get(key, frozenset())
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues[key].remove(queue)
+
+    @property
+    def open(self) -> int:
+        """How many member iterators are open now (each one a subscription on the real view)."""
+        return sum(len(queues) for queues in self._queues.values())
+
+    def set(self, group: str, kind: str, *names: str) -> None:
+        self.names[(group, kind)] = frozenset(names)
+        for queue in self._queues.get((group, kind), []):
+            queue.put_nowait(frozenset(names))
+
+    def fail(self, group: str, kind: str, error: BaseException) -> None:
+        """Iterators opened from now on for that kind raise ``error`` (as a kind not installed would)."""
+        self.errors[(group, kind)] = error

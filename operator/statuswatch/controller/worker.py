@@ -12,34 +12,84 @@ and a StatusWatch owns nothing that could justify blocking its deletion):
 Nothing is written before the first full poll cycle (so a restarted operator writes nothing where the status
 is already right), except a first "waiting" status for a StatusWatch that has none at all. Spec changes
 re-plan the poll at once; a poll that fails is restarted with back-off while the resources read ``Unknown``.
+
+Members named by ``spec.selectors`` come from the shared view (:func:`view_members`): the worker plans with
+the names that match now and re-plans when that set changes. ``spec.healthChecks`` (plus the cluster-wide
+defaults the runner loads with :func:`load_default_health_checks`) are compiled at planning time; the poll
+then runs on a poller whose first status reader is a
+:class:`~statuswatch.polling.healthchecks.CelStatusReader`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from statuswatch.kstatus import Status
-from statuswatch.polling import ErrorEvent, Event, ObjMetadata, Options, ResourceUpdateEvent, SyncEvent
-from statuswatch.watchlist.discovery import NoMatchError
+from statuswatch.polling import (
+    ErrorEvent,
+    Event,
+    ObjMetadata,
+    Options,
+    ResourceStatus,
+    ResourceUpdateEvent,
+    StatusPoller,
+    StatusReader,
+    SyncEvent,
+    describe_error,
+)
+from statuswatch.polling.healthchecks import (
+    CelStatusReader,
+    HealthCheck,
+    HealthCheckError,
+    health_checks_from_yaml,
+    parse_health_checks,
+)
+from statuswatch.watchlist.connection import ApiError
+from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.view import SharedView
 
 from .conditions import build_status
 from .metrics import CONTROLLER, Metrics
-from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
+from .models import ResourceReport, SelectorSpec, SpecError, StatusWatchSpec, parse_spec
 from .settings import OperatorSettings
 from .statusapi import ObjectRef, StatusSink, WatchGone
 
-__all__ = ["Poll", "ScopeOf", "Worker", "WorkerContext"]
+__all__ = [
+    "HEALTH_CHECKS_CONFIGMAP",
+    "HEALTH_CHECKS_KEY",
+    "MemberSource",
+    "Poll",
+    "PollerFor",
+    "ScopeOf",
+    "Worker",
+    "WorkerContext",
+    "load_default_health_checks",
+    "view_members",
+]
 
 Poll = Callable[[Sequence[ObjMetadata], Options], AsyncIterator[Event]]
 """Starts a poll of identifiers (``StatusPoller.poll``); closing the iterator ends it."""
+
+PollerFor = Callable[[Sequence[StatusReader]], Poll]
+"""A ``Poll`` whose poller tries these status readers first (a StatusPoller on the same shared view)."""
+
+MemberSource = Callable[[str, str, str, Mapping[str, Any]], AsyncIterator[frozenset[str]]]
+"""``(group, kind, namespace, selector)``: the names of the matching objects once known, then again each
+time that set changes; raises when the kind cannot be read. Closing the iterator ends it."""
+
+#: The ConfigMap (in the operator's namespace) and key holding cluster-wide default health checks.
+HEALTH_CHECKS_CONFIGMAP = "statuswatch-health-checks"
+HEALTH_CHECKS_KEY = "healthChecks.yaml"
 
 
 class ScopeOf(Protocol):
@@ -59,16 +109,49 @@ class WorkerContext:
     settings: OperatorSettings
     logger: logging.Logger
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Where ``spec.selectors`` are answered; None: selectors are reported Unknown (not served).
+    members: MemberSource | None = None
+    #: Polls with extra status readers (CEL health checks); None: ``spec.healthChecks`` is refused.
+    poller_for: PollerFor | None = None
+    #: Cluster-wide health checks; a StatusWatch's own entry for the same group and kind wins.
+    default_health_checks: tuple[HealthCheck, ...] = ()
+    #: How long planning waits for a selector's first answer before reporting it Unknown meanwhile.
+    members_wait: float = 30.0
+
+    async def with_shared_view(
+        self, client: Transport, mapper: RestMapper, view: SharedView, namespace: str
+    ) -> WorkerContext:
+        """This context with selectors answered by ``view``, health checks polled on it, and the default
+        health checks read from the ConfigMap :data:`HEALTH_CHECKS_CONFIGMAP` in ``namespace``."""
+
+        def poller_for(readers: Sequence[StatusReader]) -> Poll:
+            return StatusPoller(client, mapper, view=view, status_readers=readers).poll
+
+        defaults = await load_default_health_checks(client, namespace, logger=self.logger)
+        return dataclasses.replace(
+            self, members=view_members(view), poller_for=poller_for, default_health_checks=defaults
+        )
 
 
 @dataclass(frozen=True)
 class _Slot:
-    """One spec identifier, resolved: what to poll for it, or why it is refused."""
+    """One member, resolved: what to poll for it, or why it is refused."""
 
     report_key: tuple[str, str, str, str]
     polled: ObjMetadata | None
     refusal: str | None
     scope_known: bool
+    optional: bool = False
+    timeout: timedelta | None = None
+
+
+@dataclass
+class _Membership:
+    """A selector's live answer: the names planned with, and the source to watch for a different set."""
+
+    names: frozenset[str] | None
+    changes: AsyncIterator[frozenset[str]] | None
+    first: asyncio.Future[frozenset[str]] | None = None
 
 
 def _snapshot(value: Any) -> Any:
@@ -115,6 +198,9 @@ class Worker:
         self._written: str | None = None  # fingerprint of the status as the server stored our last write
         self._spec: StatusWatchSpec | None = None
         self._spec_error: str | None = None
+        self._spec_error_reason = "InvalidSpec"
+        self._poll: Poll = context.poll
+        self._memberships: list[_Membership] = []
         self._slots: list[_Slot] = []
         self._reports: dict[tuple[str, str, str, str], ResourceReport] = {}
         self._synced = False
@@ -164,31 +250,79 @@ class Worker:
     async def _serve(self) -> None:
         while True:
             self._replan.clear()
-            await self._plan()
-            pump = None
+            loop = asyncio.get_running_loop()
+            try:
+                await self._plan()
+            except BaseException:
+                await self._end_memberships([])
+                raise
+            tasks = [
+                loop.create_task(self._follow(membership), name=f"members {self.ref}")
+                for membership in self._memberships
+            ]
             if self._spec is not None and any(slot.polled for slot in self._slots):
-                pump = asyncio.get_running_loop().create_task(self._pump(), name=f"poll {self.ref}")
+                tasks.append(loop.create_task(self._pump(), name=f"poll {self.ref}"))
             else:
                 self._synced = True
                 self._dirty.set()
             try:
                 await self._publish_until_replan()
             finally:
-                if pump is not None:
-                    pump.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pump
+                await self._end_memberships(tasks)
+
+    async def _end_memberships(self, tasks: Sequence[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        memberships, self._memberships = self._memberships, []
+        for membership in memberships:
+            if membership.first is not None:
+                membership.first.cancel()
+                await asyncio.wait([membership.first])
+            if membership.changes is not None:
+                await _aclose(membership.changes)
+
+    async def _follow(self, membership: _Membership) -> None:
+        """Re-plan once a selector's set of names differs from the one planned with (or its error clears)."""
+        try:
+            if membership.first is not None:
+                names = await membership.first
+                if names != membership.names:
+                    self._replan.set()
+                    return
+            if membership.changes is None:  # it failed: look again after a while
+                await asyncio.sleep(next(_delays(self._ctx.settings.poll_restart_backoff)))
+                self._replan.set()
+                return
+            async for names in membership.changes:
+                if names != membership.names:
+                    self._replan.set()
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._log.info("selector members unreadable: %s", error)
+            self._replan.set()
 
     async def _plan(self) -> None:
         """Parse the spec and decide, per identifier, what to poll or why it is refused."""
         self._synced = False
         self._reports = {}
         self._slots = []
+        self._poll = self._ctx.poll
+        self._spec_error_reason = "InvalidSpec"
         try:
             self._spec, self._spec_error = parse_spec(self._raw_spec, namespace=self.ref.namespace), None
         except SpecError as error:
             self._spec, self._spec_error = None, str(error)
             self._log.warning("invalid spec: %s", error)
+            return
+        problem = self._use_health_checks(self._spec)
+        if problem is not None:
+            self._spec, self._spec_error, self._spec_error_reason = None, problem, "InvalidHealthCheck"
+            self._log.warning("invalid health check: %s", problem)
             return
         namespace = self.ref.namespace
         for entry in self._spec.identifiers:
@@ -205,7 +339,9 @@ class Worker:
                 polled = ObjMetadata(
                     entry.group, entry.kind, "" if namespaced is False else namespace, entry.name
                 )
-            self._slots.append(_Slot(key, polled, refusal, namespaced is not None))
+            self._slots.append(
+                _Slot(key, polled, refusal, namespaced is not None, entry.optional, entry.timeout)
+            )
             if refusal is not None:
                 self._reports[key] = ResourceReport(
                     group=key[0],
@@ -215,7 +351,91 @@ class Worker:
                     status=Status.UNKNOWN,
                     message=refusal,
                     refusal=refusal,
+                    optional=entry.optional,
+                    timeout=entry.timeout,
                 )
+        for index, selector in enumerate(self._spec.selectors):
+            await self._plan_selector(index, selector)
+
+    def _use_health_checks(self, spec: StatusWatchSpec) -> str | None:
+        """Pick the poll for this spec's health checks (and the defaults); the problem if unusable."""
+        try:
+            own = parse_health_checks([entry.to_dict() for entry in spec.health_checks])
+        except HealthCheckError as error:
+            return f"spec.{error}"
+        covered = {(check.group, check.kind) for check in own}
+        checks = own + [c for c in self._ctx.default_health_checks if (c.group, c.kind) not in covered]
+        if not checks:
+            return None
+        if self._ctx.poller_for is None:
+            return "spec.healthChecks: this operator was started without support for health checks"
+        readers: list[StatusReader] = [CelStatusReader(checks)]
+        self._poll = self._ctx.poller_for(readers)
+        return None
+
+    async def _plan_selector(self, index: int, selector: SelectorSpec) -> None:
+        """Add a slot per object ``selector`` matches now (unless already a member), or a stand-in report."""
+        namespace = self.ref.namespace
+        key = (selector.group, selector.kind, namespace, f"selector[{index}]")
+        described = selector.selector.describe()
+        kind_label = f"{selector.kind}.{selector.group}" if selector.group else selector.kind
+
+        def stand_in(message: str, refusal: str | None = None) -> None:
+            self._slots.append(_Slot(key, None, None, True, selector.optional))
+            self._reports[key] = ResourceReport(
+                group=selector.group,
+                kind=selector.kind,
+                namespace=namespace,
+                name="",
+                status=Status.UNKNOWN,
+                message=message,
+                refusal=refusal,
+                optional=selector.optional,
+                selector=described,
+            )
+
+        source = self._ctx.members
+        if source is None:
+            stand_in("selectors are not served by this operator")
+            return
+        try:
+            namespaced = await self._ctx.scope_of(selector.group, selector.kind)
+        except Exception:  # discovery down: the view's answer will tell
+            namespaced = None
+        if namespaced is False:
+            refusal = (
+                f"{kind_label} is cluster-scoped; a selector picks objects in the StatusWatch's namespace"
+            )
+            stand_in(refusal, refusal)
+            return
+        changes = source(selector.group, selector.kind, namespace, selector.selector.to_dict())
+        first: asyncio.Future[frozenset[str]] = asyncio.ensure_future(anext(changes))
+        await asyncio.wait([first], timeout=self._ctx.members_wait)
+        if not first.done():
+            self._memberships.append(_Membership(None, changes, first))
+            stand_in(f"selector {described}: waiting for the list of {kind_label} objects")
+            return
+        try:
+            names = first.result()
+        except Exception as error:
+            await _aclose(changes)
+            self._memberships.append(_Membership(None, None))
+            stand_in(f"selector {described}: {describe_error(error)}")
+            return
+        self._memberships.append(_Membership(names, changes))
+        if not names:
+            if not selector.allow_empty:
+                stand_in(
+                    f"selector {described} matches no {kind_label} in namespace {namespace!r} "
+                    "(set allowEmpty: true if that is fine)"
+                )
+            return
+        taken = {slot.report_key for slot in self._slots}
+        for name in sorted(names):
+            member = (selector.group, selector.kind, namespace, name)
+            if member not in taken:
+                polled = ObjMetadata(selector.group, selector.kind, namespace, name)
+                self._slots.append(_Slot(member, polled, None, namespaced is not None, selector.optional))
 
     def _refusal(self, group: str, kind: str, given_namespace: str, namespaced: bool | None) -> str | None:
         label = f"{kind}.{group}" if group else kind
@@ -242,7 +462,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         while True:
             failure: BaseException | None = None
-            events = self._ctx.poll(list(polled), options)
+            events = self._poll(list(polled), options)
             try:
                 async for event in events:
                     if isinstance(event, ResourceUpdateEvent):
@@ -254,14 +474,7 @@ class Worker:
                         if not slot.scope_known and known and await self._became_refused(slot):
                             self._replan.set()
                             return
-                        self._reports[slot.report_key] = ResourceReport(
-                            group=slot.report_key[0],
-                            kind=slot.report_key[1],
-                            namespace=slot.report_key[2],
-                            name=slot.report_key[3],
-                            status=Status(resource.status),
-                            message=resource.message,
-                        )
+                        self._reports[slot.report_key] = _report(slot, resource)
                         self._mark_dirty(loop.time())
                     elif isinstance(event, SyncEvent):
                         self._synced = True
@@ -279,14 +492,7 @@ class Worker:
             reason = f"polling stopped ({cause}); retrying in {delay:g}s"
             self._log.warning("%s", reason)
             for slot in polled.values():
-                self._reports[slot.report_key] = ResourceReport(
-                    group=slot.report_key[0],
-                    kind=slot.report_key[1],
-                    namespace=slot.report_key[2],
-                    name=slot.report_key[3],
-                    status=Status.UNKNOWN,
-                    message=reason[:512],
-                )
+                self._reports[slot.report_key] = _report(slot, None, reason[:512])
             self._synced = True
             self._mark_dirty(loop.time())
             await asyncio.sleep(delay)
@@ -340,6 +546,7 @@ class Worker:
                 spec_error=self._spec_error,
                 reports=reports,
                 now=self._ctx.now(),
+                spec_error_reason=self._spec_error_reason,
             )
         except Exception:
             self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="error").inc()
@@ -363,16 +570,8 @@ class Worker:
         for slot in self._slots:
             report = self._reports.get(slot.report_key)
             if report is None:
-                group, kind, namespace, name = slot.report_key
                 message = "Waiting for the first status" if waiting else "No status yet"
-                report = ResourceReport(
-                    group=group,
-                    kind=kind,
-                    namespace=namespace,
-                    name=name,
-                    status=Status.UNKNOWN,
-                    message=message,
-                )
+                report = _report(slot, None, message)
             reports.append(report)
         return reports
 
@@ -405,6 +604,87 @@ class Worker:
         self._ctx.metrics.events_posted.labels(reason=reason).inc()
 
 
+def _report(slot: _Slot, resource: ResourceStatus | None, message: str = "") -> ResourceReport:
+    """The report for a slot: the polled status with its root cause, or Unknown with ``message``."""
+    group, kind, namespace, name = slot.report_key
+    status, reason = Status.UNKNOWN, ""
+    if resource is not None:
+        status, message = Status(resource.status), resource.message
+        if resource.why is not None:
+            reason = resource.why.reason
+            message = f"{message}; {resource.why.message}" if message else resource.why.message
+    return ResourceReport(
+        group=group,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        status=status,
+        message=message,
+        reason=reason,
+        optional=slot.optional,
+        timeout=slot.timeout,
+    )
+
+
+def view_members(view: SharedView) -> MemberSource:
+    """A :data:`MemberSource` on the shared view: one subscription per selector, answered from memory."""
+
+    async def members(
+        group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+    ) -> AsyncIterator[frozenset[str]]:
+        async with view.subscribe(group, kind, namespace) as subscription:
+            await subscription.wait_synced()
+
+            def names() -> frozenset[str]:
+                found = subscription.list(namespace, selector)
+                return frozenset(str((obj.get("metadata") or {}).get("name") or "") for obj in found)
+
+            current = names()
+            yield current
+            async for _change in subscription:
+                if subscription.pending:  # a burst: judge once it has been taken in
+                    continue
+                latest = names()
+                if latest != current:
+                    current = latest
+                    yield current
+
+    return members
+
+
+async def load_default_health_checks(
+    client: Transport,
+    namespace: str,
+    name: str = HEALTH_CHECKS_CONFIGMAP,
+    logger: logging.Logger | None = None,
+) -> tuple[HealthCheck, ...]:
+    """The cluster-wide health checks from ConfigMap ``namespace/name``, key ``healthChecks.yaml``.
+
+    No ConfigMap (or no such key) means none. One that cannot be read or does not compile is logged as an
+    error and ignored: StatusWatches keep their own checks and kstatus rather than the operator not starting.
+    """
+    log = logger or logging.getLogger("statuswatch.controller")
+    try:
+        configmap = await client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+    except ApiError as error:
+        if error.status != 404:
+            log.error("cannot read default health checks from ConfigMap %s/%s: %s", namespace, name, error)
+        return ()
+    except Exception as error:  # API down at start: run without defaults rather than not at all
+        log.error("cannot read default health checks from ConfigMap %s/%s: %s", namespace, name, error)
+        return ()
+    text = (configmap.get("data") or {}).get(HEALTH_CHECKS_KEY)
+    if not isinstance(text, str):
+        return ()
+    try:
+        checks = tuple(health_checks_from_yaml(text, source=f"ConfigMap {namespace}/{name}"))
+    except HealthCheckError as error:
+        log.error("default health checks ignored: %s", error)
+        return ()
+    log.info("%d default health check(s) from ConfigMap %s/%s", len(checks), namespace, name)
+    return checks
+
+
 def _status_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
     status = body.get("status")
     return _snapshot(status) if isinstance(status, Mapping) and status else None
@@ -419,7 +699,7 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-async def _aclose(events: AsyncIterator[Event]) -> None:
+async def _aclose(events: AsyncIterator[Any]) -> None:
     close = getattr(events, "aclose", None)
     if close is not None:
         with contextlib.suppress(Exception):

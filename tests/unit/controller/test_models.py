@@ -129,8 +129,9 @@ def test_spec_is_frozen() -> None:
 INVALID: list[tuple[str, Any, tuple[str, ...]]] = [
     ("missing", None, ("spec: is required",)),
     ("not-an-object", ["x"], ("spec: must be an object, got list",)),
-    ("no-identifiers", {}, ("spec.identifiers: is required",)),
-    ("empty-identifiers", {"identifiers": []}, ("spec.identifiers: must hold at least 1 item(s)",)),
+    # Selectors may stand in for identifiers (issue 13), so only having neither is a fault.
+    ("no-identifiers", {}, ("spec: needs at least one identifier or selector",)),
+    ("empty-identifiers", {"identifiers": []}, ("spec: needs at least one identifier or selector",)),
     ("identifiers-not-a-list", {"identifiers": "web"}, ("spec.identifiers: must be a list, got 'web'",)),
     (
         "too-many-identifiers",
