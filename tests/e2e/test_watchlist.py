@@ -1,7 +1,8 @@
 """The watchlist reader against the real local control plane.
 
 Initial state, live changes, an API server restart, a deletion while disconnected, 410 Gone after etcd
-compaction, the LIST+WATCH fallback with the WatchList gate off, and a CRD installed after start.
+compaction, the LIST+WATCH fallback with the WatchList gate off, a CRD installed after start, Secrets
+watched as metadata only (the value never on the wire), and typed ingest equal to the projection.
 
 Disconnection is made with a plain TCP relay between the reader and the API server (``Relay``): it forwards
 bytes (TLS passes through untouched) and can cut every connection and refuse new ones for a while, which is
@@ -11,18 +12,20 @@ what a network partition looks like to the reader. The API server on the other s
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import json
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
 import yaml
 
 from statuswatch.cluster.testing import COMPACT_ETCD, RESTART_APISERVER, E2ECluster
+from statuswatch.kstatus import compute, project
 from statuswatch.watchlist import (
     ApiClient,
     ApiError,
@@ -36,6 +39,7 @@ from statuswatch.watchlist import (
     StreamSettings,
     Subscription,
 )
+from statuswatch.watchlist.transport import METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -726,3 +730,149 @@ async def test_cluster_wide_stream_serves_namespaced_subscribers(cluster: E2EClu
     finally:
         for name in others:
             await asyncio.to_thread(cluster.kubectl, "delete", "namespace", name, "--wait=false")
+
+
+class Recording(ApiClient):
+    """An API client that keeps every byte of every body and watch line it received."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        super().__init__(config)
+        self.received: list[bytes] = []
+        self.accepts: list[str | None] = []
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
+    ) -> bytes:
+        self.accepts.append(accept)
+        body = await super().get_bytes(path, params, accept=accept)
+        self.received.append(body)
+        return body
+
+    async def stream_raw(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        accept: str | None = None,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        self.accepts.append(accept)
+        lines = super().stream_raw(
+            path,
+            params,
+            accept=accept,
+            inactivity_timeout=inactivity_timeout,
+            connect_timeout=connect_timeout,
+            on_open=on_open,
+        )
+        try:
+            async for line in lines:
+                self.received.append(line)
+                yield line
+        finally:
+            await lines.aclose()
+
+
+@pytest.mark.parametrize("mode", ["watchlist", "list"])
+async def test_secrets_are_watched_as_metadata_only(cluster: E2ECluster, namespace: str, mode: str) -> None:
+    value = uuid.uuid4().hex
+    encoded = base64.b64encode(value.encode())
+    body = {"metadata": {"name": "creds", "labels": {"app": "shop"}}, "stringData": {"password": value}}
+    api = Recording(config_of(cluster))
+    async with api:
+        await api.request_json("POST", f"/api/v1/namespaces/{namespace}/secrets", body=body)
+        if mode == "list":
+            api.capabilities["watchlist"] = False
+        async with SharedView(api, settings=fast()) as view, view.subscribe("", "Secret", namespace) as sub:
+            await sub.wait_synced()
+            assert sub.stream.sync_mode == mode  # WatchList works with PartialObjectMetadata
+            assert sub.stream.metadata_only
+            stored = sub.get(namespace, "creds")
+            assert stored is not None
+            assert (stored["apiVersion"], stored["kind"]) == ("v1", "Secret")
+            assert stored["metadata"]["labels"] == {"app": "shop"}
+            assert compute(stored).status == "Current"
+            await next_changes(sub, len(sub.list()))
+
+            patch = {"metadata": {"labels": {"app": "shop", "rotated": "yes"}}, "stringData": {"x": value}}
+            await api.request_json(
+                "PATCH",
+                f"/api/v1/namespaces/{namespace}/secrets/creds",
+                body=patch,
+                content_type="application/merge-patch+json",
+            )
+            (modified,) = await next_changes(sub, 1)
+            assert modified.type == "MODIFIED"
+            assert modified.object["metadata"]["labels"]["rotated"] == "yes"
+            await api.request_json("DELETE", f"/api/v1/namespaces/{namespace}/secrets/creds")
+            assert brief(await next_changes(sub, 1)) == [("DELETED", "creds")]
+
+            everything = json.dumps([*sub.stream.store.values(), modified.object])
+            assert '"data"' not in everything
+            assert '"stringData"' not in everything
+            # Not only dropped: never sent. No byte the stream received holds the value.
+            wire = b"".join(api.received)
+            assert wire
+            assert value.encode() not in wire
+            assert encoded not in wire
+            assert b"PartialObjectMetadata" in wire
+            assert set(api.accepts) <= {METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT}
+
+
+async def test_typed_ingest_equals_the_projection_of_live_objects(
+    cluster: E2ECluster, namespace: str
+) -> None:
+    manifest = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: registry.example/web:1}}, {{name: side, image: registry.example/s:1}}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: once, namespace: {namespace}}}
+spec:
+  template:
+    spec: {{restartPolicy: Never, containers: [{{name: j, image: registry.example/j:1}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {namespace}}}
+spec: {{selector: {{app: web}}, ports: [{{port: 80}}]}}
+"""
+    await asyncio.to_thread(cluster.kubectl, "apply", "-f", "-", input=manifest)
+    kinds = [("", "Pod"), ("apps", "Deployment"), ("apps", "ReplicaSet"), ("batch", "Job"), ("", "Service")]
+    kinds += [("", "Event"), ("", "ServiceAccount")]
+    async with ApiClient(config_of(cluster)) as api, SharedView(api, settings=fast()) as view:
+        subs = [await view.subscribe(group, kind, namespace, changes=False).open() for group, kind in kinds]
+        pods = subs[0]
+        await wait_until(pods, lambda: len([p for p in pods.list() if p["status"].get("phase")]) >= 4)
+        compared: dict[str, int] = {}
+        for sub in subs:
+            await sub.wait_synced()
+            stream = sub.stream
+            resource = stream.resource
+            assert resource is not None
+            full = await api.get_json(resource.path(namespace))
+            for item in full["items"]:
+                item = {"apiVersion": resource.api_version, "kind": resource.kind, **item}
+                meta = item["metadata"]
+                stored = sub.get(namespace, meta["name"])
+                if stored is None or stored["metadata"]["resourceVersion"] != meta["resourceVersion"]:
+                    continue  # changed in between: a later version, compared on the next kind's turn
+                assert stored == project(item), f"{resource.kind} {meta['name']}"
+                assert compute(stored) == compute(item)
+                compared[resource.kind] = compared.get(resource.kind, 0) + 1
+            assert stream._decoder is not None
+            assert stream._decoder.enabled  # the audit found no difference
+            assert stream._decoder.full_decodes == 0
+        assert compared.get("Pod", 0) >= 3
+        assert {"Deployment", "ReplicaSet", "Job", "Service", "Event"} <= set(compared)
