@@ -179,8 +179,8 @@ class Gate:
             else:
                 _log.warning("could not read the peering object: %s", error)
             return self.active
-        self._last_read = now
-        if blockers and self.active:
+        first, self._last_read = self._last_read is None, now
+        if blockers and (self.active or first):
             _log.info(
                 "pausing in favour of %s",
                 ", ".join(f"{p.identity} (priority {p.priority})" for p in blockers),
