@@ -7,6 +7,7 @@ field the extraction reads fails here. The reader part runs on ``FakeClusterRead
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -428,6 +429,7 @@ async def test_an_unreadable_event_stream_leaves_why_empty() -> None:
     assert (status.status, status.why) == (Status.IN_PROGRESS, None)
 
 
+@pytest.mark.looptime
 async def test_poller_on_the_shared_view_reports_a_new_warning_event_as_news() -> None:
     web = deployment("web", uid="d1", ready=0)
     view = FakeView([web, replicaset("web-1", "web", uid="r1", owner="d1", ready=0)])
@@ -446,4 +448,5 @@ async def test_poller_on_the_shared_view_reports_a_new_warning_event_as_news() -
             break
     await stream.aclose()
     assert [u.why for u in updates] == [None, Why("FailedCreate", "quota exceeded")]
+    assert asyncio.get_running_loop().time() <= 1.5  # an Event wakes no poll: the next full cycle reads it
     assert ("", "Event", "ns") in view.opened
