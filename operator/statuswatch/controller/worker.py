@@ -17,7 +17,8 @@ Members named by ``spec.selectors`` come from the shared view (:func:`view_membe
 the names that match now and re-plans when that set changes. ``spec.healthChecks`` (plus the cluster-wide
 defaults the runner loads with :func:`load_default_health_checks`) are compiled at planning time; the poll
 then runs on a poller whose first status reader is a
-:class:`~statuswatch.polling.healthchecks.CelStatusReader`.
+:class:`~statuswatch.polling.healthchecks.CelStatusReader`, reading the members with GETs when one of them is
+under a health check (the shared view keeps only the fields kstatus reads; an expression may read any).
 """
 
 from __future__ import annotations
@@ -200,6 +201,7 @@ class Worker:
         self._spec_error: str | None = None
         self._spec_error_reason = "InvalidSpec"
         self._poll: Poll = context.poll
+        self._cel: CelStatusReader | None = None
         self._memberships: list[_Membership] = []
         self._slots: list[_Slot] = []
         self._reports: dict[tuple[str, str, str, str], ResourceReport] = {}
@@ -312,6 +314,7 @@ class Worker:
         self._reports = {}
         self._slots = []
         self._poll = self._ctx.poll
+        self._cel = None
         self._spec_error_reason = "InvalidSpec"
         try:
             self._spec, self._spec_error = parse_spec(self._raw_spec, namespace=self.ref.namespace), None
@@ -369,8 +372,8 @@ class Worker:
             return None
         if self._ctx.poller_for is None:
             return "spec.healthChecks: this operator was started without support for health checks"
-        readers: list[StatusReader] = [CelStatusReader(checks)]
-        self._poll = self._ctx.poller_for(readers)
+        self._cel = CelStatusReader(checks)
+        self._poll = self._ctx.poller_for([self._cel])
         return None
 
     async def _plan_selector(self, index: int, selector: SelectorSpec) -> None:
@@ -457,7 +460,11 @@ class Worker:
         """Run the poll for the planned identifiers; restart it with back-off when it fails."""
         assert self._spec is not None
         polled = {slot.polled: slot for slot in self._slots if slot.polled is not None}
-        options = Options(poll_interval=self._spec.poll_interval.total_seconds())
+        # The shared view keeps only what kstatus reads of each object; an expression may read any field, so
+        # a StatusWatch with a member under a health check reads its members with GETs (kstatus's own way).
+        cel = self._cel
+        whole = cel is not None and any(cel.supports(ident.group, ident.kind) for ident in polled)
+        options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=not whole)
         delays = _delays(self._ctx.settings.poll_restart_backoff)
         loop = asyncio.get_running_loop()
         while True:

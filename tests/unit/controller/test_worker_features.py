@@ -236,6 +236,25 @@ async def test_health_checks_poll_with_a_cel_reader_first_and_spec_entries_beat_
     await worker.stop()
 
 
+async def test_members_under_a_health_check_are_read_whole_the_rest_from_the_view() -> None:
+    # The shared view keeps only what kstatus reads; an expression may read any field of the object.
+    poll, sink = ScriptedPoll(), MemorySink()
+    widget = {"group": "example.io", "kind": "Widget", "name": "w1"}
+    rule = {"apiVersion": "example.io/v1", "kind": "Widget", "current": "true"}
+    deployment = {"group": "apps", "kind": "Deployment", "name": "web"}
+    worker = Worker(
+        context(poll, sink, pollers=Pollers(poll)), body(1, identifiers=[deployment], healthChecks=[rule])
+    )
+    worker.start()
+    await asyncio.sleep(0.05)
+    assert poll.current.options.use_cache is True
+    worker.observe(body(2, identifiers=[deployment, widget], healthChecks=[rule]))
+    await asyncio.sleep(0.05)
+    assert poll.current.identifiers == [WEB, ObjMetadata("example.io", "Widget", "shop", "w1")]
+    assert poll.current.options.use_cache is False
+    await worker.stop()
+
+
 async def test_no_health_checks_keep_the_shared_poll() -> None:
     poll, sink = ScriptedPoll(), MemorySink()
     pollers = Pollers(ScriptedPoll())
