@@ -273,3 +273,14 @@ def test_check_interval_is_a_quarter_of_the_lifetime_within_bounds() -> None:
         gate(fake, recorder, clock, peering="sw", peering_lifetime=life).interval for life in (2, 12, 60)
     ]
     assert intervals == [1.0, 3.0, 5.0]
+
+
+def test_kopf_gets_the_peering_settings() -> None:
+    from statuswatch.controller.runner import kopf_settings
+
+    peered = kopf_settings(
+        OperatorSettings(all_namespaces=True, peering="sw", priority=7, peering_lifetime=12)
+    )
+    assert (peered.peering.standalone, peered.peering.name, peered.peering.priority) == (False, "sw", 7)
+    assert (peered.peering.lifetime, peered.peering.clusterwide) == (12, True)
+    assert kopf_settings(OperatorSettings()).peering.standalone
