@@ -193,7 +193,10 @@ class Gate:
         if not self._peering:
             return
         while True:
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # the loop must outlive any one check, or the replica stays as it is for good
+                _log.exception("peering check failed")
             await asyncio.sleep(self.interval)
 
     async def _blockers(self, now: datetime.datetime) -> list[Peer]:
