@@ -8,6 +8,7 @@ Helm 4 read it).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,16 @@ def kube(cluster: E2ECluster, namespace: str) -> Cluster:
     return Cluster(cluster, namespace)
 
 
-def _operator(kubeconfig: Path, namespace: str, tmp_path: Path, *args: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(kubeconfig, namespace, tmp_path, *args)
+@contextlib.contextmanager
+def _operator(
+    kubeconfig: Path, namespace: str, tmp_path: Path, *args: str, all_namespaces: bool = False
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(kubeconfig, namespace, tmp_path, *args, all_namespaces=all_namespaces)
     process.start()
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()
     print(f"--- operator log ({process.log_file}) ---\n{process.log()}")  # shown when the test fails
 
 
@@ -66,7 +72,8 @@ def _operator(kubeconfig: Path, namespace: str, tmp_path: Path, *args: str) -> I
 def operator(
     request: pytest.FixtureRequest, crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    yield from _operator(operator_kubeconfig, namespace, tmp_path)
+    with _operator(operator_kubeconfig, namespace, tmp_path) as process:
+        yield process
 
 
 def kstatus_of(watch: dict[str, Any]) -> Status:
@@ -445,7 +452,8 @@ def test_other_namespaces_and_cluster_scoped_kinds_are_refused(
 def permissive_operator(
     request: pytest.FixtureRequest, crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    yield from _operator(operator_kubeconfig, namespace, tmp_path, "--allow-cluster-scoped")
+    with _operator(operator_kubeconfig, namespace, tmp_path, "--allow-cluster-scoped") as process:
+        yield process
 
 
 def test_cluster_scoped_kinds_with_the_flag_ignore_a_namespace(
@@ -479,7 +487,7 @@ def test_forbidden_kind_is_unknown_and_others_are_served(
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
     ]
     kubeconfig = service_account_kubeconfig(narrowed, name="narrow", cluster_wide=True)
-    for process in _operator(kubeconfig, namespace, tmp_path):
+    with _operator(kubeconfig, namespace, tmp_path) as process:
         kube.apply(configmap("visible"))
         kube.apply(
             statuswatch(
@@ -509,3 +517,44 @@ def test_schema_refuses_what_it_can(crd: None, kube: Cluster) -> None:
         )
         assert refused.returncode != 0, extra
         assert message in refused.stderr, refused.stderr
+
+
+def test_all_namespaces_serves_a_kind_from_one_cluster_wide_stream(
+    crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path, kube: Cluster, cluster: E2ECluster
+) -> None:
+    others = [f"{namespace}-b", f"{namespace}-c"]
+    for other in others:
+        cluster.kubectl("create", "namespace", other)
+    try:
+        with _operator(
+            operator_kubeconfig, namespace, tmp_path, "--cluster-wide-threshold", "2", all_namespaces=True
+        ) as process:
+            for ns in [namespace, *others]:
+                place = Cluster(cluster, ns)
+                place.apply(configmap("shared"))
+                place.apply(statuswatch("cw", [{"kind": "ConfigMap", "name": "shared"}]))
+            for ns in [namespace, *others]:
+                Cluster(cluster, ns).wait_condition("cw", "AllCurrent", "True")
+
+            # three namespaces, one kind: a single cluster-wide ConfigMap stream serves them all (other
+            # kinds may be open for StatusWatches that earlier tests left in namespaces being deleted)
+            def configmap_streams(scope: str) -> float:
+                return process.metric_sum("statuswatch_watch_streams", kind="ConfigMap", scope=scope)
+
+            wait_until(
+                lambda: (configmap_streams("cluster"), configmap_streams("namespace")) == (1, 0),
+                30,
+                "one cluster-wide ConfigMap stream and no namespaced one",
+            )
+            assert process.metric_sum("controller_runtime_active_workers") >= 3
+
+            cluster.kubectl("delete", "configmap", "shared", "-n", others[1])
+            gone = Cluster(cluster, others[1]).wait_status(
+                "cw", lambda w: status_of(w).get("progress") == "0/1", "the deletion in its namespace only"
+            )
+            assert status_of(gone)["resources"][0]["status"] == "NotFound"
+            for ns in [namespace, others[0]]:
+                assert condition_is(Cluster(cluster, ns).watch_object("cw"), "AllCurrent", "True")
+    finally:
+        for other in others:
+            cluster.kubectl("delete", "namespace", other, "--wait=false", "--ignore-not-found")

@@ -44,11 +44,17 @@ def free_port() -> int:
 
 
 class OperatorProcess:
-    """One ``statuswatch run`` process; ``start()``/``stop()`` may be called repeatedly (restarts)."""
+    """One ``statuswatch run`` process; ``start()``/``stop()`` may be called repeatedly (restarts).
 
-    def __init__(self, kubeconfig: Path, namespace: str, log_dir: Path, *extra_args: str) -> None:
+    It serves ``namespace`` (``-n``), or every namespace with ``all_namespaces=True``.
+    """
+
+    def __init__(
+        self, kubeconfig: Path, namespace: str, log_dir: Path, *extra_args: str, all_namespaces: bool = False
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
+        self.all_namespaces = all_namespaces
         self.log_dir = log_dir
         self.extra_args = extra_args
         self.port = free_port()
@@ -67,8 +73,7 @@ class OperatorProcess:
             "-m",
             "statuswatch",
             "run",
-            "-n",
-            self.namespace,
+            *(["--all-namespaces"] if self.all_namespaces else ["-n", self.namespace]),
             "--kubeconfig",
             str(self.kubeconfig),
             "--metrics-port",

@@ -18,16 +18,16 @@ __all__ = ["stream_gauges"]
 def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
     streams = GaugeMetricFamily(
         "statuswatch_watch_streams",
-        "Open watch streams of the shared view, by sync mode (watchlist, list) and state "
-        "(synced, syncing, failing).",
-        labels=["mode", "state"],
+        "Open watch streams of the shared view, by kind, scope (cluster, namespace), sync mode "
+        "(watchlist, list) and state (synced, syncing, failing).",
+        labels=["group", "kind", "scope", "mode", "state"],
     )
     objects = GaugeMetricFamily(
         "statuswatch_watched_objects",
         "Objects held in the shared view, by API group and kind.",
         labels=["group", "kind"],
     )
-    by_state: Counter[tuple[str, str]] = Counter()
+    by_state: Counter[tuple[str, str, str, str, str]] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
     for stream in {id(stream): stream for stream in view.streams.values()}.values():
         mode: str = stream.sync_mode or "none"
@@ -37,10 +37,11 @@ def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
             state = "synced"
         else:
             state = "syncing"
-        by_state[(mode, state)] += 1
+        scope = "namespace" if stream.namespace else "cluster"
+        by_state[(stream.group, stream.kind, scope, mode, state)] += 1
         by_kind[(stream.group, stream.kind)] += len(stream.store)
-    for (mode, state), count in sorted(by_state.items()):
-        streams.add_metric([mode, state], count)
+    for labels, count in sorted(by_state.items()):
+        streams.add_metric(list(labels), count)
     for (group, kind), count in sorted(by_kind.items()):
         objects.add_metric([group, kind], count)
     return [streams, objects]
