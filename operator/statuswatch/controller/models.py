@@ -431,6 +431,8 @@ def _problem(error: Any) -> str:
         detail = f"must be an object, got {_shown(value)}"
     elif kind in ("tuple_type", "list_type"):
         detail = f"must be a list, got {_shown(value)}"
+    elif kind == "literal_error":
+        detail = f"must be {context.get('expected')}, got {_shown(value)}"
     elif kind == "string_pattern_mismatch":
         hint = _PATTERN_HINTS.get(field, "it does not match the allowed pattern")
         detail = f"{_shown(value)} is not valid: {hint}"

@@ -48,8 +48,24 @@ def report(
     group: str = "apps",
     namespace: str = "shop",
     refusal: str | None = None,
+    reason: str = "",
+    optional: bool = False,
+    timeout: timedelta | None = None,
+    selector: str = "",
 ) -> ResourceReport:
-    return ResourceReport(group, kind, namespace, name, status, message, refusal)
+    return ResourceReport(
+        group,
+        kind,
+        namespace,
+        name,
+        status,
+        message,
+        refusal,
+        reason=reason,
+        optional=optional,
+        timeout=timeout,
+        selector=selector,
+    )
 
 
 def current(name: str) -> ResourceReport:
@@ -132,6 +148,7 @@ class StatusCase:
     generation: int = 1
     now: datetime = T0
     notes: str = field(default="", compare=False)
+    spec_error_reason: str = "InvalidSpec"
 
 
 ROLLING_MESSAGE = "1 of 3 not Current: deployment/app1 InProgress: Ready: 1/3"
@@ -665,3 +682,200 @@ STATUS_CASES: tuple[StatusCase, ...] = (
         },
     ),
 )
+
+
+# -- issue 13: optional members, per-member deadlines, root causes, health-check refusals, selectors -------
+
+PULLING = 'Ready: 0/3; pod app1-x container app: Back-off pulling image "nope:1"'
+SPEC_2 = spec(count=2)
+SPEC_2_10M = spec(timeout="10m", count=2)
+
+
+def late(name: str, seconds: float = 30, ready: int = 1) -> ResourceReport:
+    """A rolling member with its own deadline."""
+    return report(name, Status.IN_PROGRESS, f"Ready: {ready}/3", timeout=timedelta(seconds=seconds))
+
+
+def optional_(report_: ResourceReport) -> ResourceReport:
+    return ResourceReport(
+        report_.group,
+        report_.kind,
+        report_.namespace,
+        report_.name,
+        Status(report_.status),
+        report_.message,
+        report_.refusal,
+        optional=True,
+    )
+
+
+def _stalled_by_member(spec_: StatusWatchSpec, first: ResourceReport) -> dict[str, Any]:
+    """What was written 30 s after the spec change, ``app1`` past its 30 s deadline (Stalled=True)."""
+    reports = (first, late("app1"))
+    status = written(reports, spec=spec_, now=at(seconds=30), previous=written(reports, spec=spec_))
+    stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "Timeout")
+    return status
+
+
+MEMBER_LATE_MESSAGE = (
+    "1 of 2 past their own timeout: deployment/app1 not Current within 30s (InProgress: Ready: 1/3)"
+)
+
+ISSUE_13_CASES: tuple[StatusCase, ...] = (
+    StatusCase(
+        "optional-member-never-blocks-and-is-not-counted",
+        (current("app0"), optional_(rolling("app1"))),
+        {
+            "aggregateStatus": "Current",
+            "progress": "1/1",
+            "AllCurrent": (
+                "True",
+                "AllCurrent",
+                "All 1 resource is Current; optional, not Current: deployment/app1 InProgress: Ready: 1/3",
+            ),
+            "Stalled": NOT_STALLED,
+        },
+        spec=SPEC_2,
+    ),
+    StatusCase(
+        "optional-member-failed-stalls-nothing",
+        (rolling("app0"), optional_(failed("app1"))),
+        {
+            "aggregateStatus": "InProgress",
+            "progress": "0/1",
+            "AllCurrent": (
+                "False",
+                "ResourcesInProgress",
+                "1 of 1 not Current: deployment/app0 InProgress: Ready: 1/3",
+            ),
+            "Stalled": NOT_STALLED,
+        },
+        spec=SPEC_2,
+    ),
+    StatusCase(
+        "optional-member-is-marked-in-resources",
+        (optional_(current("app0")),),
+        {
+            "resources": [
+                {
+                    "group": "apps",
+                    "kind": "Deployment",
+                    "namespace": "shop",
+                    "name": "app0",
+                    "status": "Current",
+                    "message": "Deployment is available. Replicas: 3",
+                    "optional": True,
+                }
+            ],
+            "progress": "0/0",
+        },
+        spec=spec(count=1),
+    ),
+    StatusCase(
+        "root-cause-is-the-reason-and-is-named-in-all-current",
+        (current("app0"), report("app1", Status.IN_PROGRESS, PULLING, reason="ImagePullBackOff")),
+        {
+            "AllCurrent": (
+                "False",
+                "ResourcesInProgress",
+                f"1 of 2 not Current: deployment/app1 InProgress (ImagePullBackOff): {PULLING}",
+            ),
+        },
+        spec=SPEC_2,
+    ),
+    StatusCase(
+        "member-deadline-ahead-is-the-next-check",
+        (current("app0"), late("app1")),
+        {"Stalled": NOT_STALLED, "next_check": at(seconds=30)},
+        spec=SPEC_2,
+    ),
+    StatusCase(
+        "nearest-of-member-and-spec-deadline-is-the-next-check",
+        (current("app0"), late("app1")),
+        {"next_check": at(seconds=30)},
+        spec=SPEC_2_10M,
+    ),
+    StatusCase(
+        "member-past-its-deadline-stalls-naming-it",
+        (current("app0"), late("app1")),
+        {
+            "Stalled": ("True", "Timeout", MEMBER_LATE_MESSAGE),
+            "Reconciling": ("False", "Stalled", ""),
+            "transitions": (Transition("Warning", "TimedOut", MEMBER_LATE_MESSAGE),),
+            "next_check": None,
+        },
+        spec=SPEC_2,
+        previous=written((current("app0"), late("app1")), spec=SPEC_2),
+        now=at(seconds=30),
+    ),
+    StatusCase(
+        "member-deadline-is-not-sticky-once-the-member-arrives",
+        (current("app0"), report("app1", Status.CURRENT, "ok", timeout=timedelta(seconds=30))),
+        {"Stalled": NOT_STALLED, "AllCurrent": ("True", "AllCurrent", "All 2 resources are Current")},
+        spec=SPEC_2,
+        previous=_stalled_by_member(SPEC_2, current("app0")),
+        now=at(seconds=40),
+    ),
+    StatusCase(
+        "a-member-deadline-does-not-make-the-spec-timeout-sticky",
+        (rolling("app0"), report("app1", Status.CURRENT, "ok", timeout=timedelta(seconds=30))),
+        {"Stalled": NOT_STALLED, "next_check": at(10)},
+        spec=SPEC_2_10M,
+        previous=_stalled_by_member(SPEC_2_10M, rolling("app0")),
+        now=at(seconds=40),
+    ),
+    StatusCase(
+        "health-check-that-does-not-compile-has-its-own-reason",
+        ALL_CURRENT,
+        {
+            "aggregateStatus": "Unknown",
+            "AllCurrent": (
+                "False",
+                "InvalidHealthCheck",
+                "spec.healthChecks[0].current 'a ==': does not compile",
+            ),
+            "Stalled": (
+                "True",
+                "InvalidHealthCheck",
+                "spec.healthChecks[0].current 'a ==': does not compile",
+            ),
+        },
+        spec=None,
+        spec_error="spec.healthChecks[0].current 'a ==': does not compile",
+        spec_error_reason="InvalidHealthCheck",
+    ),
+    StatusCase(
+        "empty-selector-stand-in-is-named-by-its-selector",
+        (
+            current("app0"),
+            report("", Status.UNKNOWN, "selector app=shop matches no Deployment.apps", selector="app=shop"),
+        ),
+        {
+            "aggregateStatus": "Unknown",
+            "AllCurrent": (
+                "Unknown",
+                "ResourcesUnknown",
+                "1 of 2 not Current: deployment selector app=shop Unknown: selector app=shop matches no "
+                "Deployment.apps",
+            ),
+        },
+        spec=SPEC_2,
+    ),
+    StatusCase(
+        "a-refused-optional-member-is-still-refused",
+        (
+            current("app0"),
+            ResourceReport(
+                "apps", "Deployment", "other", "x", Status.UNKNOWN, REFUSAL, REFUSAL, optional=True
+            ),
+        ),
+        {
+            "AllCurrent": ("False", "IdentifierRefused", f"1 of 2 refused: deployment/x: {REFUSAL}"),
+            "progress": "1/2",
+        },
+        spec=SPEC_2,
+    ),
+)
+
+STATUS_CASES = STATUS_CASES + ISSUE_13_CASES

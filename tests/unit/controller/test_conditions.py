@@ -59,6 +59,7 @@ def test_status_case(case: StatusCase) -> None:
         spec_error=case.spec_error,
         reports=case.reports,
         now=case.now,
+        spec_error_reason=case.spec_error_reason,
     )
 
     assert _picked(observed(update), case.expect) == dict(case.expect)

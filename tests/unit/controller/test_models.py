@@ -117,6 +117,67 @@ def test_thousand_identifiers_are_allowed() -> None:
     assert len(parse_spec(raw).identifiers) == 1000
 
 
+def test_selectors_health_checks_and_member_flags() -> None:
+    parsed = parse_spec(
+        {
+            "identifiers": [
+                {"kind": "Pod", "name": "a", "optional": True},
+                {"kind": "Pod", "name": "b", "timeout": "90s"},
+            ],
+            "selectors": [
+                {
+                    "group": "apps",
+                    "kind": "Deployment",
+                    "selector": {
+                        "matchLabels": {"app": "web", "tier": "front"},
+                        "matchExpressions": [
+                            {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+                            {"key": "legacy", "operator": "DoesNotExist"},
+                        ],
+                    },
+                    "allowEmpty": True,
+                },
+                {"kind": "ConfigMap", "selector": {}, "optional": True},
+            ],
+            "healthChecks": [
+                {"apiVersion": "example.io/v1", "kind": "Widget", "current": "true", "inProgress": "false"}
+            ],
+        }
+    )
+    assert [(i.optional, i.timeout) for i in parsed.identifiers] == [
+        (True, None),
+        (False, timedelta(seconds=90)),
+    ]
+    first, second = parsed.selectors
+    assert (first.allow_empty, first.optional, second.optional) == (True, False, True)
+    assert first.selector.describe() == "app=web,tier=front,track in (stable,canary),!legacy"
+    assert first.selector.to_dict() == {
+        "matchLabels": {"app": "web", "tier": "front"},
+        "matchExpressions": [
+            {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+            {"key": "legacy", "operator": "DoesNotExist"},
+        ],
+    }
+    assert (second.label(), second.selector.to_dict()) == ("ConfigMap (everything)", {})
+    (check,) = parsed.health_checks
+    assert check.to_dict() == {
+        "apiVersion": "example.io/v1",
+        "current": "true",
+        "kind": "Widget",
+        "inProgress": "false",
+    }
+
+
+def test_new_resource_fields_are_written_only_when_set_and_read_back() -> None:
+    plain = ResourceEntry("apps", "Deployment", "shop", "web", "Current", "ok")
+    assert set(plain.to_dict()) == {"group", "kind", "namespace", "name", "status", "message"}
+    rich = ResourceEntry("apps", "Deployment", "shop", "", "Unknown", "none", "Why", True, "app=web")
+    assert rich.to_dict()["reason"] == "Why"
+    assert (rich.to_dict()["optional"], rich.to_dict()["selector"]) == (True, "app=web")
+    assert ResourceEntry.from_dict(rich.to_dict()) == rich
+    assert ResourceEntry.from_dict({**plain.to_dict(), "optional": "yes"}) == plain
+
+
 def test_spec_is_frozen() -> None:
     parsed = parse_spec(with_web())
 
@@ -262,6 +323,64 @@ INVALID: list[tuple[str, Any, tuple[str, ...]]] = [
         "long-values-are-shortened",
         with_web(desiredStatus="C" * 200),
         (f"spec.desiredStatus: must be Current or NotFound, got '{'C' * 56}...",),
+    ),
+    # issue 13: selectors, health checks, optional members and their deadlines
+    (
+        "optional-with-timeout",
+        {"identifiers": [{"kind": "Pod", "name": "p", "optional": True, "timeout": "1m"}]},
+        (
+            "spec.identifiers[0]: an optional identifier never holds anything back, "
+            "so it cannot have a timeout",
+        ),
+    ),
+    (
+        "member-timeout-not-a-duration",
+        {"identifiers": [{"kind": "Pod", "name": "p", "timeout": "soon"}]},
+        (f"spec.identifiers[0].timeout: invalid duration 'soon': {UNITS}",),
+    ),
+    (
+        "selector-without-selector",
+        {"selectors": [{"kind": "Deployment"}]},
+        ("spec.selectors[0].selector: is required",),
+    ),
+    (
+        "selector-in-without-values",
+        {"selectors": [{"kind": "Pod", "selector": {"matchExpressions": [{"key": "a", "operator": "In"}]}}]},
+        ("spec.selectors[0].selector.matchExpressions[0]: operator In needs at least one value",),
+    ),
+    (
+        "selector-exists-with-values",
+        {
+            "selectors": [
+                {
+                    "kind": "Pod",
+                    "selector": {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]},
+                }
+            ]
+        },
+        ("spec.selectors[0].selector.matchExpressions[0]: operator Exists takes no values",),
+    ),
+    (
+        "selector-unknown-operator",
+        {
+            "selectors": [
+                {"kind": "Pod", "selector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}}
+            ]
+        },
+        (
+            "spec.selectors[0].selector.matchExpressions[0].operator: "
+            "must be 'In', 'NotIn', 'Exists' or 'DoesNotExist', got 'Near'",
+        ),
+    ),
+    (
+        "health-check-without-current",
+        with_web(healthChecks=[{"apiVersion": "example.io/v1"}]),
+        ("spec.healthChecks[0].current: is required",),
+    ),
+    (
+        "too-many-health-checks",
+        with_web(healthChecks=[{"apiVersion": "example.io/v1", "current": "true"}] * 51),
+        ("spec.healthChecks: must hold at most 50 items, got 51",),
     ),
 ]
 

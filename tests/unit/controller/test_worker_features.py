@@ -247,11 +247,13 @@ async def test_members_under_a_health_check_are_read_whole_the_rest_from_the_vie
     )
     worker.start()
     await asyncio.sleep(0.05)
-    assert poll.current.options.use_cache is True
+    first = poll.current
+    assert first.options.use_cache is True
     worker.observe(body(2, identifiers=[deployment, widget], healthChecks=[rule]))
     await asyncio.sleep(0.05)
-    assert poll.current.identifiers == [WEB, ObjMetadata("example.io", "Widget", "shop", "w1")]
-    assert poll.current.options.use_cache is False
+    second = poll.current
+    assert second.identifiers == [WEB, ObjMetadata("example.io", "Widget", "shop", "w1")]
+    assert second.options.use_cache is False
     await worker.stop()
 
 
