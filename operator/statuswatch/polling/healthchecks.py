@@ -239,7 +239,8 @@ class CelStatusReader(ObjectStatusReader):
     """A status reader for the kinds the health checks cover; put it first in ``status_readers``.
 
     The entry with the exact kind wins over a group-wide one. No generated resources are read: an entry
-    replaces kstatus (and its children) for that kind, as in Flux.
+    replaces kstatus (and its children) for that kind, as in Flux. Expressions may read any field, but the
+    shared view keeps only the fields kstatus reads: poll covered kinds with ``Options(use_cache=False)``.
     """
 
     def __init__(self, checks: Iterable[HealthCheck]) -> None:
