@@ -23,11 +23,12 @@ COPY operator ./operator
 # operator/statuswatch/manifests links to config/ (CRD, RBAC, samples shipped as package data).
 COPY config ./config
 # The project itself, built with the hashed build tools (no unpinned download) and installed without
-# dependencies: everything it needs came from the lock above.
+# dependencies: everything it needs came from the lock above. pip and the old setuptools that `venv`
+# seeds are removed: not from the lock, and not needed at run time.
 RUN /opt/build-tools/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
  && /opt/statuswatch/bin/pip install --no-deps /tmp/wheels/statuswatch-*.whl \
  && /opt/statuswatch/bin/python -m compileall -q /opt/statuswatch/lib \
- && /opt/statuswatch/bin/pip uninstall --yes pip
+ && /opt/statuswatch/bin/pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE}
 # A named user as well as a numeric one: kopf's peering identity calls getpass.getuser(), which needs either
