@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint unit e2e demo bench clean
+.PHONY: install system-deps test lint unit e2e bench-smoke demo bench clean
 
 # The control plane's certificates are made with the openssl command; Debian-based machines may lack it.
 system-deps:
@@ -32,7 +32,16 @@ e2e: install
 	$(BIN)/statuswatch cluster build
 	$(BIN)/pytest tests/e2e
 
-test: lint unit e2e
+# The scale benchmark at its small size, as a smoke run (no timing assertions: it fails only when a peer or
+# a figure is missing). Its own control plane, stopped afterwards; the Go peer is built first (cached).
+BENCH_SMOKE_DIR ?= /tmp/statuswatch-bench-smoke
+bench-smoke: install
+	$(BIN)/statuswatch cluster build
+	$(BIN)/python -m benchmarks.peers.kstatus_go
+	$(BIN)/python -m benchmarks.scale --size small --soak 0.5 --require-go --dir $(BENCH_SMOKE_DIR) \
+		--out build/bench-smoke; status=$$?; $(BIN)/statuswatch cluster down --dir $(BENCH_SMOKE_DIR); exit $$status
+
+test: lint unit e2e bench-smoke
 
 demo: install
 	$(BIN)/statuswatch cluster build

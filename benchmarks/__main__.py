@@ -1,13 +1,14 @@
 """``python -m benchmarks`` (``make bench``): every benchmark, one after another, in one run.
 
-kstatus needs no cluster; the watchlist and polling benchmarks start (or reuse) the local control plane.
+kstatus needs no cluster; the watchlist and polling benchmarks start (or reuse) the local control plane; the
+scale benchmark (small size) runs last with its own control plane directory, its peers side by side.
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_kstatus, bench_polling, bench_watchlist
+from benchmarks import bench_kstatus, bench_polling, bench_watchlist, scale
 
 
 def main() -> int:
@@ -19,7 +20,8 @@ def main() -> int:
     print("\n=== polling: API requests and events per cycle, shared view vs direct GETs ===")
     sys.argv = [program]  # bench_polling reads its options from the command line
     bench_polling.main()
-    return 0
+    print("\n=== scale: the operator and its peers on one scenario (small) ===")
+    return scale.main(["--size", "small"])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -742,10 +743,10 @@ async def _measure(
             ),
             "per_deployment": {**wave_counts, "objects": kubectl_wave["objects"]},
         },
-        "sync_s": per_pass_s,
-        "rss_bytes": 0,
-        "steady_cpu_s": 0.0,
-        "latency_s": [],
+        "sync_s": per_pass_s,  # one sequential pass over every object
+        "rss_bytes": None,  # a process per object: nothing stays resident
+        "steady_cpu_s": None,
+        "latency_s": None,  # a one-shot wait, not a watcher of changes
     }
     result["ended"] = datetime.now(UTC).isoformat()
 
@@ -836,7 +837,7 @@ def plots(result: Mapping[str, Any], out: Path) -> list[Path]:
     return files
 
 
-def update_docs(size: str, table: str) -> None:
+def update_docs(size: str, table: str, plots: list[str]) -> None:
     """Replace this size's section of docs/benchmarks.md (between its markers) with the new table."""
     text = DOCS.read_text()
     begin, end = BEGIN.format(size=size), END.format(size=size)
@@ -844,7 +845,8 @@ def update_docs(size: str, table: str) -> None:
         raise RuntimeError(f"{DOCS} has no {begin} … {end} section")
     head, _, rest = text.partition(begin)
     _, _, tail = rest.partition(end)
-    DOCS.write_text(f"{head}{begin}\n{table}{end}{tail}")
+    images = " ".join(f"![{name}](benchmarks/{size}-{name})" for name in plots)
+    DOCS.write_text(f"{head}{begin}\n{table}\n{images}\n{end}{tail}")
 
 
 def check_complete(result: Mapping[str, Any]) -> list[str]:
@@ -858,8 +860,9 @@ def check_complete(result: Mapping[str, Any]) -> list[str]:
             for key in ("steady", "wave", "sync_s"):
                 if data.get(key) is None:
                     problems.append(f"{peer.key}: no {key}")
-    for key in ("shared", "direct"):
-        if not result["peers"].get(key, {}).get("latency_s"):
+    for key in ("shared", "direct", "kstatus_go"):
+        data = result["peers"].get(key, {})
+        if not data.get("skipped") and not data.get("latency_s"):
             problems.append(f"{key}: no change→status samples")
     return problems
 
@@ -877,25 +880,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--soak", type=float, default=0.0, metavar="MINUTES", help="soak this long at the end"
     )
+    parser.add_argument("--render", type=Path, metavar="RESULT_JSON", help="only redo table, plots, docs")
     parser.add_argument("--require-go", action="store_true", help="fail when the Go peer cannot be built")
     args = parser.parse_args(argv)
     args.dir = args.dir.absolute()
     args.out = args.out.absolute()
     args.dir.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    size = SIZES[args.size]
-    started = time.monotonic()
-    result = asyncio.run(run(args, size))
-    result["total_s"] = round(time.monotonic() - started, 1)
-    (args.out / "result.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if args.render is not None:  # a finished run's figures again, e.g. after the table changed
+        result = json.loads(args.render.read_text())
+        args.size = result["size"]
+    else:
+        started = time.monotonic()
+        result = asyncio.run(run(args, SIZES[args.size]))
+        result["total_s"] = round(time.monotonic() - started, 1)
+        (args.out / "result.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     table = table_markdown(result)
     (args.out / "table.md").write_text(table)
     files = plots(result, args.out)
     if args.docs:
-        update_docs(args.size, table)
+        update_docs(args.size, table, [path.name for path in files])
+        for path in files:  # the plots the page shows, next to it
+            shutil.copyfile(path, DOCS.parent / "benchmarks" / f"{args.size}-{path.name}")
     print()
     print(render_table([(r[0], " | ".join(r[1:5]), r[5]) for r in table_rows(result)]))
-    print(f"\n{args.out / 'result.json'}; plots: {', '.join(f.name for f in files)}; {result['total_s']} s")
+    print(
+        f"\n{args.out / 'result.json'}; plots: {', '.join(f.name for f in files)}; {result.get('total_s')} s"
+    )
     problems = check_complete(result)
     if args.require_go and result["peers"]["kstatus_go"].get("skipped"):
         problems.append("kstatus_go: skipped")

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +71,7 @@ def binary(say: Callable[[str], None] = print) -> Path:
         raise RuntimeError(f"building {SOURCE} failed:\n{result.stderr[-4000:]}")
     partial.replace(target)
     return target
+
+
+if __name__ == "__main__":  # build ahead of a run (``make bench-smoke``) and print where the binary is
+    print(binary(lambda text: print(text, file=sys.stderr)))

@@ -189,7 +189,11 @@ def test_update_docs_replaces_only_its_section(tmp_path: Path, monkeypatch: pyte
     docs = tmp_path / "benchmarks.md"
     docs.write_text("intro\n<!-- scale:small:begin -->\nold\n<!-- scale:small:end -->\nrest\n")
     monkeypatch.setattr(scale, "DOCS", docs)
-    update_docs("small", "| new |\n")
-    assert docs.read_text() == "intro\n<!-- scale:small:begin -->\n| new |\n<!-- scale:small:end -->\nrest\n"
+    update_docs("small", "| new |\n", ["latency.png"])
+    text = docs.read_text()
+    assert text.startswith("intro\n<!-- scale:small:begin -->\n| new |\n")
+    assert "](benchmarks/small-latency.png)" in text
+    assert text.endswith("<!-- scale:small:end -->\nrest\n")
+    assert "old" not in text
     with pytest.raises(RuntimeError, match="no"):
-        update_docs("large", "x\n")
+        update_docs("large", "x\n", [])
