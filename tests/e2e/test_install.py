@@ -151,6 +151,27 @@ def test_kustomize_default_is_accepted_and_its_pod_admitted(cluster: E2ECluster)
         )
 
 
+def test_the_documented_overlay_narrows_reads_and_sets_the_image(cluster: E2ECluster, tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "install.md").read_text()
+    block = text.split("<!-- narrow-reads", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    overlay = tmp_path / "my-statuswatch"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(block)
+    (tmp_path / "config").symlink_to(ROOT / "config")
+
+    rendered = documents(cluster.kubectl("kustomize", str(overlay)).stdout)
+    role = next(
+        d for d in rendered if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "statuswatch-operator"
+    )
+    deployment = next(d for d in rendered if d["kind"] == "Deployment")
+
+    assert role["rules"][:4] == operator_rules(ROOT / "config" / "rbac" / "role.yaml")[:4]
+    assert not [rule for rule in role["rules"] if "*" in rule["apiGroups"] or "*" in rule["resources"]]
+    assert {"deployments", "replicasets", "pods"} <= {r for rule in role["rules"] for r in rule["resources"]}
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example.com/platform/statuswatch:0.1.0"
+
+
 def test_chart_defaults_hold_exactly_the_kustomize_rbac(helm: Path) -> None:
     roles = rules_by_role(render_chart(helm, "sw", "ops", {}))
     operator = roles.pop("sw-statuswatch-operator") + roles.pop("sw-statuswatch-reader")
