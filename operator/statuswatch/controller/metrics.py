@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.transport import RawTransport
 
 __all__ = ["CONTROLLER", "LATENCY_BUCKETS", "CountingTransport", "Metrics"]
 
@@ -96,9 +96,13 @@ class _StateCollector(Collector):
 
 
 class CountingTransport:
-    """A :class:`Transport` that counts every request it passes on (``rest_client_requests_total``)."""
+    """A :class:`RawTransport` that counts every request it passes on (``rest_client_requests_total``).
 
-    def __init__(self, inner: Transport, metrics: Metrics) -> None:
+    It keeps the raw methods of the client it wraps, so the shared view can still decode watch lines with
+    its typed decoder and ask for metadata-only Secrets and ConfigMaps.
+    """
+
+    def __init__(self, inner: RawTransport, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
         self.capabilities = inner.capabilities
@@ -132,6 +136,57 @@ class CountingTransport:
             raise
         self._count(method, 200)
         return result
+
+    async def get_bytes(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
+    ) -> bytes:
+        try:
+            result = await self._inner.get_bytes(path, params, accept=accept)
+        except ApiError as error:
+            self._count("GET", error.status)
+            raise
+        except Exception:
+            self._count("GET", "<error>")
+            raise
+        self._count("GET", 200)
+        return result
+
+    async def stream_raw(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        accept: str | None = None,
+        inactivity_timeout: float = 70.0,
+        connect_timeout: float = 30.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        opened = False
+
+        def opening() -> None:
+            nonlocal opened
+            opened = True
+            self._count("WATCH", 200)
+            if on_open is not None:
+                on_open()
+
+        lines = self._inner.stream_raw(
+            path,
+            params,
+            accept=accept,
+            inactivity_timeout=inactivity_timeout,
+            connect_timeout=connect_timeout,
+            on_open=opening,
+        )
+        try:
+            async for line in lines:
+                yield line
+        except ApiError as error:
+            if not opened:
+                self._count("WATCH", error.status)
+            raise
+        finally:
+            await lines.aclose()
 
     async def stream_lines(
         self,
