@@ -71,13 +71,16 @@ def helm() -> Path:
     go = find_go(say)
     say(f"building helm {HELM_VERSION} from the Go module proxy (once; several minutes cold)")
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        subprocess.run(
+        result = subprocess.run(
             [str(go), "install", "-ldflags=-s -w", f"{HELM_MODULE}/cmd/helm@{HELM_VERSION}"],
             env={**go_env(), "GOBIN": scratch},
-            check=True,
             timeout=1800,
             capture_output=True,
+            text=True,
+            check=False,
         )
+        if result.returncode != 0:
+            pytest.fail(f"building helm {HELM_VERSION} failed:\n{result.stderr[-3000:]}")
         os.replace(Path(scratch) / "helm", target)  # atomic: a half-built binary is never cached
     return target
 
@@ -170,6 +173,12 @@ def test_the_documented_overlay_narrows_reads_and_sets_the_image(cluster: E2EClu
     assert {"deployments", "replicasets", "pods"} <= {r for rule in role["rules"] for r in rule["resources"]}
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "registry.example.com/platform/statuswatch:0.1.0"
+
+
+def test_the_chart_passes_helm_lint(helm: Path) -> None:
+    for values in ([], ["--set", "allNamespaces=false", "--set", "namespaces={shop}"]):
+        result = run_helm(helm, "lint", "--strict", str(CHART), *values, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_chart_defaults_hold_exactly_the_kustomize_rbac(helm: Path) -> None:
