@@ -34,7 +34,7 @@ from .streammetrics import stream_gauges
 from .supervisor import Supervisor
 from .worker import WorkerContext
 
-__all__ = ["QUIET_WATCH_TIMEOUT", "kopf_settings", "operate", "run"]
+__all__ = ["QUIET_WATCH_TIMEOUT", "kopf_settings", "operate", "run", "whole_object"]
 
 _log = logging.getLogger("statuswatch.controller")
 
@@ -65,6 +65,15 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     return tuned
 
 
+def whole_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The projector of the whole-object view: everything but ``metadata.managedFields``."""
+    result = dict(obj)
+    metadata = result.get("metadata")
+    if isinstance(metadata, Mapping) and "managedFields" in metadata:
+        result["metadata"] = {key: value for key, value in metadata.items() if key != "managedFields"}
+    return result
+
+
 def _namespaces(settings: OperatorSettings, config: ClusterConfig) -> list[str]:
     if settings.all_namespaces:
         return []
@@ -90,7 +99,16 @@ async def operate(
             cluster_wide_threshold=settings.view_threshold,
             settings=StreamSettings(inactivity_timeout=QUIET_WATCH_TIMEOUT),
         )
-        metrics.add_state("streams", lambda: stream_gauges(view))
+        # Health checks (CEL) may read any field: the kinds they cover are served by a second view that keeps
+        # whole objects (less managedFields); every other kind stays projected in ``view``.
+        whole_view = SharedView(
+            client,
+            mapper,
+            cluster_wide_threshold=settings.view_threshold,
+            settings=StreamSettings(inactivity_timeout=QUIET_WATCH_TIMEOUT),
+            projector=whole_object,
+        )
+        metrics.add_state("streams", lambda: stream_gauges(view, whole_view))
         poller = StatusPoller(client, mapper, view=view)
 
         async def scope_of(group: str, kind: str) -> bool | None:
@@ -108,7 +126,7 @@ async def operate(
             metrics=metrics,
             settings=settings,
             logger=logging.getLogger("statuswatch.controller"),
-        ).with_shared_view(client, mapper, view, config.namespace)  # selectors, health checks (issue 13)
+        ).with_shared_view(client, mapper, view, config.namespace, whole_view=whole_view)
         supervisor = Supervisor(context)
         identity = own_identity()
         gate = Gate(supervisor, client, settings, namespaces=namespaces, identity=identity)
@@ -146,6 +164,7 @@ async def operate(
             await asyncio.gather(gate_task, return_exceptions=True)
             await supervisor.close()
             await view.close()
+            await whole_view.close()
             if server is not None:
                 await server.cleanup()
 

@@ -15,7 +15,7 @@ from statuswatch.watchlist.view import SharedView
 __all__ = ["stream_gauges"]
 
 
-def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
+def stream_gauges(*views: SharedView) -> Iterable[GaugeMetricFamily]:
     streams = GaugeMetricFamily(
         "statuswatch_watch_streams",
         "Open watch streams of the shared view, by kind, scope (cluster, namespace), sync mode "
@@ -29,7 +29,8 @@ def stream_gauges(view: SharedView) -> Iterable[GaugeMetricFamily]:
     )
     by_state: Counter[tuple[str, str, str, str, str]] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
-    for stream in {id(stream): stream for stream in view.streams.values()}.values():
+    streams_of_views = {id(stream): stream for view in views for stream in view.streams.values()}
+    for stream in streams_of_views.values():
         mode: str = stream.sync_mode or "none"
         if stream.error is not None:
             state = "failing"

@@ -118,19 +118,34 @@ class WorkerContext:
     default_health_checks: tuple[HealthCheck, ...] = ()
     #: How long planning waits for a selector's first answer before reporting it Unknown meanwhile.
     members_wait: float = 30.0
+    #: The polls of ``poller_for`` read whole objects (a view that keeps every field), so health checks,
+    #: which may read any field, can be served from memory; False: they read with GETs instead.
+    whole_objects: bool = False
 
     async def with_shared_view(
-        self, client: Transport, mapper: RestMapper, view: SharedView, namespace: str
+        self,
+        client: Transport,
+        mapper: RestMapper,
+        view: SharedView,
+        namespace: str,
+        *,
+        whole_view: SharedView | None = None,
     ) -> WorkerContext:
-        """This context with selectors answered by ``view``, health checks polled on it, and the default
-        health checks read from the ConfigMap :data:`HEALTH_CHECKS_CONFIGMAP` in ``namespace``."""
+        """This context with selectors answered by ``view``, health checks polled on ``whole_view`` (a view
+        keeping whole objects; without one they poll ``view`` with GETs), and the default health checks read
+        from the ConfigMap :data:`HEALTH_CHECKS_CONFIGMAP` in ``namespace``."""
 
         def poller_for(readers: Sequence[StatusReader]) -> Poll:
-            return StatusPoller(client, mapper, view=view, status_readers=readers).poll
+            served = whole_view if whole_view is not None else view
+            return StatusPoller(client, mapper, view=served, status_readers=readers).poll
 
         defaults = await load_default_health_checks(client, namespace, logger=self.logger)
         return dataclasses.replace(
-            self, members=view_members(view), poller_for=poller_for, default_health_checks=defaults
+            self,
+            members=view_members(view),
+            poller_for=poller_for,
+            default_health_checks=defaults,
+            whole_objects=whole_view is not None,
         )
 
 
@@ -461,10 +476,12 @@ class Worker:
         assert self._spec is not None
         polled = {slot.polled: slot for slot in self._slots if slot.polled is not None}
         # The shared view keeps only what kstatus reads of each object; an expression may read any field, so
-        # a StatusWatch with a member under a health check reads its members with GETs (kstatus's own way).
+        # a StatusWatch with a member under a health check polls a view of whole objects, or, without one,
+        # reads its members with GETs (kstatus's own way).
         cel = self._cel
         whole = cel is not None and any(cel.supports(ident.group, ident.kind) for ident in polled)
-        options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=not whole)
+        use_cache = self._ctx.whole_objects or not whole
+        options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=use_cache)
         delays = _delays(self._ctx.settings.poll_restart_backoff)
         loop = asyncio.get_running_loop()
         while True:

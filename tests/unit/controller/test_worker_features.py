@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -254,6 +255,19 @@ async def test_members_under_a_health_check_are_read_whole_the_rest_from_the_vie
     second = poll.current
     assert second.identifiers == [WEB, ObjMetadata("example.io", "Widget", "shop", "w1")]
     assert second.options.use_cache is False
+    await worker.stop()
+
+
+async def test_with_a_whole_object_view_health_checked_members_are_served_from_memory() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    widget = {"group": "example.io", "kind": "Widget", "name": "w1"}
+    rule = {"apiVersion": "example.io/v1", "kind": "Widget", "current": "true"}
+    ctx = dataclasses.replace(context(poll, sink, pollers=Pollers(poll)), whole_objects=True)
+    worker = Worker(ctx, body(1, identifiers=[widget], healthChecks=[rule]))
+    worker.start()
+    await asyncio.sleep(0.05)
+    assert poll.current.identifiers == [ObjMetadata("example.io", "Widget", "shop", "w1")]
+    assert poll.current.options.use_cache is True  # the poller_for poll reads the whole-object view
     await worker.stop()
 
 
