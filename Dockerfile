@@ -27,7 +27,7 @@ COPY config ./config
 # seeds are removed: not from the lock, and not needed at run time.
 RUN /opt/build-tools/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
  && /opt/statuswatch/bin/pip install --no-deps /tmp/wheels/statuswatch-*.whl \
- && /opt/statuswatch/bin/python -m compileall -q /opt/statuswatch/lib \
+ && /opt/statuswatch/bin/python -m compileall -q --invalidation-mode unchecked-hash /opt/statuswatch/lib \
  && /opt/statuswatch/bin/pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE}
