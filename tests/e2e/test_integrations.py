@@ -109,7 +109,7 @@ def test_flux_argocd_and_kubectl_wait_read_real_statuswatches(
         statuswatch("failed", [{"group": "apps", "kind": "Deployment", "name": "failing"}]),
     )
     pending = kube.watch_object("done")  # nobody serves it yet
-    assert "status" not in pending
+    assert pending.get("status") == {"observedGeneration": 0}  # the CRD's default, before any write
 
     kubeconfig = service_account_kubeconfig(
         operator_rules(ROOT / "config" / "rbac" / "role.yaml"), name="statuswatch", cluster_wide=True
@@ -137,9 +137,9 @@ def test_flux_argocd_and_kubectl_wait_read_real_statuswatches(
     assert compute(done).status == Status.CURRENT
     assert compute(failed).status == Status.FAILED
     assert compute(rolling).status == Status.IN_PROGRESS
-    # kstatus's generic rule reads an object without conditions or observedGeneration as Current, so a
-    # StatusWatch nobody served yet passes a Flux health check (docs/integrations.md says so).
-    assert compute(pending).status == Status.CURRENT
+    # kstatus reads an object without conditions as Current; the CRD defaults status.observedGeneration to
+    # 0, so a StatusWatch nobody served yet reads InProgress and does not pass a Flux health check.
+    assert compute(pending).status == Status.IN_PROGRESS
 
     # Argo CD's custom health check.
     assert argocd_health(done).status == "Healthy"

@@ -89,9 +89,9 @@ def test_argocd_stalled_wins_over_all_current_and_empty_messages_get_a_text() ->
         ("degraded.yaml", Status.FAILED),
         ("progressing.yaml", Status.IN_PROGRESS),
         ("stale-generation.yaml", Status.IN_PROGRESS),
-        # kstatus's generic rule: no conditions and no observedGeneration read as Current. A StatusWatch no
-        # operator has served yet passes a Flux health check; docs/integrations.md warns about it.
-        ("no-status.yaml", Status.CURRENT),
+        # Not served yet: the CRD defaults status.observedGeneration to 0, which kstatus reads as InProgress
+        # (without it, no conditions would read as Current and pass a Flux health check at once).
+        ("no-status.yaml", Status.IN_PROGRESS),
     ],
 )
 def test_flux_reads_stored_statuswatches_with_kstatus(name: str, status: Status) -> None:
