@@ -158,7 +158,7 @@ def _follow(local: Any, console: Console, limit: timedelta) -> int:
         conditions = {c.get("type"): c for c in status.get("conditions") or []}
         all_current = conditions.get("AllCurrent") or {}
         line = (status.get("aggregateStatus"), status.get("progress"), all_current.get("message"))
-        if status and line != last:
+        if status.get("aggregateStatus") and line != last:
             last = line
             console.print(
                 f"statuswatch/demo {line[0]} {line[1]}: {line[2] or ''}", highlight=False, soft_wrap=True

@@ -537,7 +537,7 @@ class Worker:
     async def _publish_until_replan(self) -> None:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
-        if self._base is None and self._spec is not None:
+        if not (self._base or {}).get("conditions") and self._spec is not None:  # never written yet
             await self._publish(waiting=True)
         while not self._replan.is_set():
             waits = [asyncio.ensure_future(self._dirty.wait()), asyncio.ensure_future(self._replan.wait())]

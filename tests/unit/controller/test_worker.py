@@ -299,3 +299,12 @@ async def test_supervisor_keeps_one_worker_per_object_and_follows_its_lifecycle(
     assert all(call.closed for call in poll.calls)
     assert "controller_runtime_active_workers" in ctx.metrics.render().decode()
     await supervisor.close()
+
+
+async def test_the_crds_default_status_counts_as_never_written() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), body(status={"observedGeneration": 0}))
+    worker.start()
+    await settle()
+    assert aggregates(sink) == [("Unknown", "0/2")]  # the "waiting" status at once, as for no status
+    await worker.stop()
