@@ -59,6 +59,7 @@ from benchmarks.bench_operator import (
 )
 from benchmarks.bench_operator import manifest as simple_manifest
 from benchmarks.operator_figures import (
+    AuditRecord,
     BenchObject,
     parse_audit,
     render_table,
@@ -315,6 +316,20 @@ async def wait_rolled_out(api: Api, namespaces: list[str], limit: float) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(f"{pending} Deployments/Jobs not done after {limit:g}s")
         await asyncio.sleep(1)
+
+
+def audit_files(audit_log: Path) -> list[Path]:
+    """The audit log and its rotated parts (``<stem>-<time>.log``, 100 MB each), oldest first."""
+    rotated = sorted(audit_log.parent.glob(f"{audit_log.stem}-*{audit_log.suffix}"))
+    return [*rotated, audit_log]
+
+
+def read_audit(audit_log: Path) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    for path in audit_files(audit_log):
+        with path.open() as lines:
+            records.extend(parse_audit(lines))
+    return records
 
 
 # -- measurements ----------------------------------------------------------------------------------------
@@ -701,7 +716,11 @@ async def _measure(
         result["soak"] = await soak(api, observer, operator, namespaces, args.soak)
 
     await asyncio.sleep(1)
-    records = parse_audit((await asyncio.to_thread(audit_log.read_text)).splitlines())
+    result["windows"] = {
+        "steady": [steady_start.isoformat(), steady_end.isoformat()],
+        "wave": [wave_start.isoformat(), wave_end.isoformat()],
+    }
+    records = await asyncio.to_thread(read_audit, audit_log)
     n = len(scenario.objects)
     for peer in PEERS:
         if peer.key == "kubectl":

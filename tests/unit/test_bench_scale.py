@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.operator_figures import AuditRecord
-from benchmarks.scale import check_complete, object_path, table_markdown, update_docs
+from benchmarks.scale import audit_files, check_complete, object_path, table_markdown, update_docs
 from benchmarks.scale_figures import (
     PEERS,
     SIZES,
@@ -197,3 +197,14 @@ def test_update_docs_replaces_only_its_section(tmp_path: Path, monkeypatch: pyte
     assert "old" not in text
     with pytest.raises(RuntimeError, match="no"):
         update_docs("large", "x\n", [])
+
+
+def test_audit_files_include_the_rotated_parts_oldest_first(tmp_path: Path) -> None:
+    log = tmp_path / "audit-bench-scale-1.log"
+    names = [
+        "audit-bench-scale-1-2026-11-22T06-45-20.391.log",
+        "audit-bench-scale-1-2026-11-22T06-40-48.274.log",
+    ]
+    for name in [*names, log.name, "audit-bench-scale-2.log", "kube-apiserver.log"]:
+        (tmp_path / name).write_text("")
+    assert [p.name for p in audit_files(log)] == [*sorted(names), log.name]
