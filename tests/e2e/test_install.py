@@ -193,6 +193,25 @@ def test_chart_defaults_hold_exactly_the_kustomize_rbac(helm: Path) -> None:
     assert roles == {name: role["rules"] for name, role in users.items()}
 
 
+def test_chart_deployment_matches_the_kustomize_one(helm: Path) -> None:
+    def pod_of(rendered: list[dict[str, Any]]) -> dict[str, Any]:
+        spec: dict[str, Any] = next(d for d in rendered if d["kind"] == "Deployment")["spec"]["template"][
+            "spec"
+        ]
+        return spec
+
+    chart = pod_of(documents(render_chart(helm, "sw", "ops", {})))
+    shipped = pod_of(documents((ROOT / "config" / "manager" / "manager.yaml").read_text()))
+    (chart_container,) = chart["containers"]
+    (shipped_container,) = shipped["containers"]
+
+    for field in ("securityContext", "volumes", "terminationGracePeriodSeconds"):
+        assert chart[field] == shipped[field], field
+    for field in ("args", "env", "ports", "livenessProbe", "readinessProbe", "resources", "securityContext"):
+        assert chart_container[field] == shipped_container[field], field
+    assert chart_container["volumeMounts"] == shipped_container["volumeMounts"]
+
+
 def test_chart_read_kinds_narrow_the_reads(helm: Path) -> None:
     roles = rules_by_role(render_chart(helm, "sw", "ops", {"readKinds": NARROW_READS}))
 
