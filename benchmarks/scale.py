@@ -535,7 +535,14 @@ async def run(args: argparse.Namespace, size: Size) -> dict[str, Any]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         api = Api(cluster, session)
         await wait_serving(api)
-        await delete_statuswatches(api, namespaces)
+        for attempt in range(60):  # a CRD just updated answers 429 "storage is (re)initializing" a while
+            try:
+                await delete_statuswatches(api, namespaces)
+                break
+            except RuntimeError as error:
+                if "429" not in str(error) or attempt == 59:
+                    raise
+                await asyncio.sleep(1)
         _say(
             f"creating {len(scenario.objects)} objects in {len(namespaces)} namespaces (existing ones kept)…"
         )
