@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint unit e2e bench-smoke demo bench clean
+.PHONY: install system-deps test lint unit e2e bench-smoke demo bench lock clean
 
 # The control plane's certificates are made with the openssl command; Debian-based machines may lack it.
 system-deps:
@@ -49,6 +49,15 @@ demo: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Refresh the hashed lock files the image installs from (run after changing runtime dependencies; a unit test
+# checks the lock still satisfies pyproject.toml).
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install pip-tools
+	.lock-venv/bin/pip-compile --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements/operator.lock pyproject.toml
+	cd requirements && ../.lock-venv/bin/pip-compile --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file build.lock build.in
 
 clean:
 	rm -rf $(VENV)
