@@ -336,8 +336,12 @@ class Stream:
             await self._state.wait()
 
     async def wait_changed(self) -> None:
-        """Until the stream's state (sync, error, resourceVersion) changes next."""
+        """Until the stream's state (sync, error, resourceVersion) changes next, or :meth:`wake`."""
         await self._state.wait()
+
+    def wake(self) -> None:
+        """Wake everyone waiting on this stream's state, e.g. its subscribers moved to another stream."""
+        self._notify()
 
     def _notify(self) -> None:
         self._state.set()

@@ -421,7 +421,9 @@ class Subscription:
 
     def _moved(self, stream: Stream, only: str | None, changes: Iterable[Change]) -> None:
         """Now served by ``stream``; ``changes`` (queued past the bound) bring it up to its store."""
-        self._stream, self._only = stream, only
+        previous, self._stream, self._only = self._stream, stream, only
+        if previous is not None and previous is not stream:
+            previous.wake()  # whoever waits on the old stream (wait_synced) must look at the new one
         if self._changes and not self._ended:
             self._items.extend(changes)
             if self._items:
@@ -468,7 +470,15 @@ class Subscription:
         return self.stream.health()
 
     async def wait_synced(self) -> None:
-        await self.stream.wait_synced()
+        """Until the stream serving this subscription has synced (following a move to a cluster-wide one);
+        raises that stream's error while it is not synced."""
+        while True:
+            stream = self.stream
+            if stream.synced:
+                return
+            if stream.error is not None:
+                raise stream.error
+            await stream.wait_changed()
 
     # -- reads -------------------------------------------------------------------------------------
 

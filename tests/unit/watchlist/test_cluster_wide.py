@@ -200,3 +200,29 @@ async def test_a_burst_of_subscriptions_waits_for_the_cluster_wide_stream() -> N
             assert names(sub) == [f"{ns}/x"]
             await sub.close()
         assert view.streams == {}
+
+
+async def test_a_subscriber_waiting_for_sync_follows_its_move_to_the_cluster_wide_stream() -> None:
+    # Its namespaced stream never syncs (the server holds the WatchList open without a single event), the
+    # kind goes cluster-wide meanwhile: the waiter must return once the stream now serving it has synced,
+    # not keep waiting on the retired one (seen as a StatusWatch stuck "not synced yet" for 30 s).
+    api = FakeTransport()
+    api.script_watch(ns_path("a"), [HANG])
+    api.script_watch(ns_path("b"), [event("ADDED", cm("b", "y", "6")), bookmark("6", end=True), HANG])
+    api.script_watch(
+        WIDE,
+        [event("ADDED", cm("a", "x", "5")), event("ADDED", cm("b", "y", "6")), bookmark("9", end=True), HANG],
+    )
+    async with make_view(api) as view:
+        a = await view.subscribe("", "ConfigMap", "a").open()
+        waiting = asyncio.ensure_future(a.wait_synced())
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        b = await view.subscribe("", "ConfigMap", "b").open()
+        async with asyncio.timeout(5):
+            await waiting
+        assert a.synced
+        assert a.stream.namespace is None  # the cluster-wide stream serves it now
+        await until(view, lambda: list(view.streams) == [("", "ConfigMap", None, None)])
+        assert a.stream is b.stream
+        assert names(a) == ["a/x"]
