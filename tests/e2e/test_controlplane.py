@@ -4,6 +4,8 @@ restart / etcd compaction hooks that other e2e tests rely on behave as documente
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import urllib.error
 import urllib.parse
@@ -214,3 +216,28 @@ def test_container_output_reaches_the_logs(cluster: E2ECluster, namespace: str) 
 
     wait_for(succeeded, 180, "pod echo to succeed")
     assert cluster.kubectl("logs", "echo", "-n", namespace).stdout.strip() == "hello"
+
+
+def test_restart_keeping_controllers_revives_one_that_died(
+    cluster: E2ECluster, namespace: str, needs: Any
+) -> None:
+    # A controller manager still building its controllers when the API server goes away exits; with
+    # restart_controllers=False the restart must bring it back, or the cluster silently stops acting.
+    needs(RESTART_APISERVER)
+    local = getattr(cluster, "local", None)
+    assert local is not None, "the restart capability comes with the local control plane"
+    manager = local.running()["kube-controller-manager"]
+    os.kill(manager.pid, signal.SIGKILL)
+    wait_for(lambda: not manager.alive(), 10, "the controller manager to die")
+
+    cluster.restart_apiserver(restart_controllers=False)
+    revived = local.running()["kube-controller-manager"]
+    assert revived.pid != manager.pid
+    assert revived.alive()
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(_deployment("after", namespace, 1)))
+
+    def available() -> bool:
+        status = _get(cluster, "deployment", "after", "-n", namespace).get("status", {})
+        return bool(status.get("availableReplicas") == 1)
+
+    wait_for(available, 90, "a Deployment created after the restart to become available")

@@ -262,6 +262,24 @@ class LocalCluster:
         if restart_controllers:
             self._start_controllers(deadline, _quiet)
             self._wait_settled(deadline)
+        else:
+            self._revive_controllers(deadline)
+
+    def _revive_controllers(self, deadline: float) -> None:
+        """Controllers left running through an API server restart exit if it vanished while they were still
+        starting (the controller manager builds its controllers for a while after /healthz answers, and
+        gives up on "connection refused"): restart them all if any of them is gone."""
+        time.sleep(1.0)  # one that lost the API server mid-start exits at once; give it the moment
+        names = ("kwok", "kube-scheduler", "kube-controller-manager")
+        procs = self._procs()
+        if all(procs[name].alive() for name in names if name in procs):
+            return
+        for name in names:
+            if name in procs:
+                stop(procs[name])
+                self._forget(name)
+        self._start_controllers(deadline, _quiet)
+        self._wait_settled(deadline)
 
     def compact_etcd(self) -> int:
         """Compact etcd up to its current revision (physically); returns that revision.
