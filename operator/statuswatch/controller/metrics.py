@@ -8,8 +8,8 @@ its own registry: tests can run several operators in one interpreter.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -26,6 +26,8 @@ from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.transport import RawTransport
 
 __all__ = ["CONTROLLER", "LATENCY_BUCKETS", "CountingTransport", "Metrics"]
+
+_T = TypeVar("_T")
 
 CONTROLLER = "statuswatch"
 # From well under a write's round trip to the order of a poll interval.
@@ -114,6 +116,45 @@ class CountingTransport:
     def _count(self, method: str, code: int | str) -> None:
         self._metrics.requests.labels(method=method, code=str(code)).inc()
 
+    async def _call(self, method: str, request: Awaitable[_T]) -> _T:
+        """Await one request, counting it by its outcome."""
+        try:
+            result = await request
+        except ApiError as error:
+            self._count(method, error.status)
+            raise
+        except Exception:
+            self._count(method, "<error>")
+            raise
+        self._count(method, 200)
+        return result
+
+    async def _stream(
+        self,
+        start: Callable[[Callable[[], None]], AsyncGenerator[_T, None]],
+        on_open: Callable[[], None] | None,
+    ) -> AsyncGenerator[_T, None]:
+        """Pass a watch through, counting it once: when it opens, or by the error that kept it shut."""
+        opened = False
+
+        def opening() -> None:
+            nonlocal opened
+            opened = True
+            self._count("WATCH", 200)
+            if on_open is not None:
+                on_open()
+
+        lines = start(opening)
+        try:
+            async for line in lines:
+                yield line
+        except ApiError as error:
+            if not opened:
+                self._count("WATCH", error.status)
+            raise
+        finally:
+            await lines.aclose()
+
     async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         return await self.request_json("GET", path, params)
 
@@ -126,32 +167,16 @@ class CountingTransport:
         *,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        try:
-            result = await self._inner.request_json(method, path, params, body, content_type=content_type)
-        except ApiError as error:
-            self._count(method, error.status)
-            raise
-        except Exception:
-            self._count(method, "<error>")
-            raise
-        self._count(method, 200)
-        return result
+        return await self._call(
+            method, self._inner.request_json(method, path, params, body, content_type=content_type)
+        )
 
     async def get_bytes(
         self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
     ) -> bytes:
-        try:
-            result = await self._inner.get_bytes(path, params, accept=accept)
-        except ApiError as error:
-            self._count("GET", error.status)
-            raise
-        except Exception:
-            self._count("GET", "<error>")
-            raise
-        self._count("GET", 200)
-        return result
+        return await self._call("GET", self._inner.get_bytes(path, params, accept=accept))
 
-    async def stream_raw(
+    def stream_raw(
         self,
         path: str,
         params: Mapping[str, str | int] | None = None,
@@ -161,34 +186,19 @@ class CountingTransport:
         connect_timeout: float = 30.0,
         on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[bytes, None]:
-        opened = False
-
-        def opening() -> None:
-            nonlocal opened
-            opened = True
-            self._count("WATCH", 200)
-            if on_open is not None:
-                on_open()
-
-        lines = self._inner.stream_raw(
-            path,
-            params,
-            accept=accept,
-            inactivity_timeout=inactivity_timeout,
-            connect_timeout=connect_timeout,
-            on_open=opening,
+        return self._stream(
+            lambda opening: self._inner.stream_raw(
+                path,
+                params,
+                accept=accept,
+                inactivity_timeout=inactivity_timeout,
+                connect_timeout=connect_timeout,
+                on_open=opening,
+            ),
+            on_open,
         )
-        try:
-            async for line in lines:
-                yield line
-        except ApiError as error:
-            if not opened:
-                self._count("WATCH", error.status)
-            raise
-        finally:
-            await lines.aclose()
 
-    async def stream_lines(
+    def stream_lines(
         self,
         path: str,
         params: Mapping[str, str | int] | None = None,
@@ -197,28 +207,13 @@ class CountingTransport:
         connect_timeout: float = 30.0,
         on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
-        opened = False
-
-        def opening() -> None:
-            nonlocal opened
-            opened = True
-            self._count("WATCH", 200)
-            if on_open is not None:
-                on_open()
-
-        lines = self._inner.stream_lines(
-            path,
-            params,
-            inactivity_timeout=inactivity_timeout,
-            connect_timeout=connect_timeout,
-            on_open=opening,
+        return self._stream(
+            lambda opening: self._inner.stream_lines(
+                path,
+                params,
+                inactivity_timeout=inactivity_timeout,
+                connect_timeout=connect_timeout,
+                on_open=opening,
+            ),
+            on_open,
         )
-        try:
-            async for line in lines:
-                yield line
-        except ApiError as error:
-            if not opened:
-                self._count("WATCH", error.status)
-            raise
-        finally:
-            await lines.aclose()

@@ -6,7 +6,7 @@ import pytest
 
 from statuswatch.controller.metrics import CountingTransport, Metrics
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.testing import FakeTransport
+from statuswatch.watchlist.testing import FakeTransport, configmap, event
 from statuswatch.watchlist.transport import RawTransport
 
 
@@ -40,4 +40,27 @@ async def test_raw_and_json_requests_are_counted_by_method_and_code() -> None:
     assert samples(metrics) == [
         'rest_client_requests_total{code="200",method="GET"} 2.0',
         'rest_client_requests_total{code="403",method="GET"} 1.0',
+    ]
+
+
+async def test_a_watch_is_counted_once_when_it_opens_or_by_the_error_that_kept_it_shut() -> None:
+    fake = FakeTransport()
+    path = "/api/v1/namespaces/a/configmaps"
+    fake.script_watch(path, [event("ADDED", configmap("x", "1", ns="a"))], ApiError(403, "Forbidden", "no"))
+    metrics = Metrics()
+    counting = CountingTransport(fake, metrics)
+    opened: list[bool] = []
+
+    lines = [
+        line async for line in counting.stream_lines(path, {"watch": 1}, on_open=lambda: opened.append(True))
+    ]
+    assert [line["type"] for line in lines] == ["ADDED"]
+    assert opened == [True]
+    with pytest.raises(ApiError):
+        async for _ in counting.stream_raw(path, {"watch": 1}):
+            pass
+
+    assert samples(metrics) == [
+        'rest_client_requests_total{code="200",method="WATCH"} 1.0',
+        'rest_client_requests_total{code="403",method="WATCH"} 1.0',
     ]
