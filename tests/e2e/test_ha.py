@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from statuswatch.cluster.operator_testing import KubectlNamespace, free_port, operator_rules
+from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.operator_testing import KubectlNamespace, operator_rules
+from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.settings import shard_of
 
@@ -47,11 +48,7 @@ class Replica:
     def _ready(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as answer:
-                return bool(answer.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        return operator_ready(self.port)
 
     def metric(self, name: str) -> float:
         """The sum of ``name``'s samples."""

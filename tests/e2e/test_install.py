@@ -24,8 +24,6 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,9 @@ import yaml
 
 from statuswatch.cluster.build import go_env
 from statuswatch.cluster.gotoolchain import find_go
-from statuswatch.cluster.operator_testing import free_port, operator_rules
+from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.operator_testing import operator_rules
+from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for, write_token_kubeconfig
 
 # A cold helm build plus two virtual environments from PyPI fit well inside this.
@@ -392,11 +392,7 @@ def venv_operator(
 
     def ready() -> bool:
         assert process.poll() is None, f"the operator exited:\n{log.read_text()}"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
-                return bool(answer.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        return operator_ready(port)
 
     try:
         wait_for(ready, 90, "the image venv's operator /readyz")

@@ -12,7 +12,6 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,8 +25,15 @@ import yaml
 
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import LocalCluster
+from statuswatch.cluster.process import free_port
 
-__all__ = ["OPERATOR_NAMESPACE", "OPERATOR_SERVICE_ACCOUNT", "LocalOperator", "install_operator"]
+__all__ = [
+    "OPERATOR_NAMESPACE",
+    "OPERATOR_SERVICE_ACCOUNT",
+    "LocalOperator",
+    "install_operator",
+    "operator_ready",
+]
 
 OPERATOR_NAMESPACE = "statuswatch-system"
 OPERATOR_SERVICE_ACCOUNT = "statuswatch"
@@ -101,11 +107,13 @@ def _service_account_token(local: LocalCluster, timeout: float = 60) -> str:
         time.sleep(0.3)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def operator_ready(port: int) -> bool:
+    """Whether the operator whose metrics server listens on ``port`` answers ``/readyz`` with 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 @dataclass
@@ -147,7 +155,7 @@ class LocalOperator:
         """Start ``statuswatch run --all-namespaces`` in the background (stopping a previous one first);
         returns once it is ready. Returns the metrics port."""
         self.stop()
-        port = _free_port()
+        port = free_port()
         command = [
             sys.executable,
             "-m",
@@ -170,21 +178,13 @@ class LocalOperator:
             )
         self.pid_file.write_text(f"{process.pid} {port}\n")
         deadline = time.monotonic() + timeout
-        while not self._ready(port):
+        while not operator_ready(port):
             if process.poll() is not None:
                 raise ClusterError(f"the operator exited with {process.returncode}; see {self.log_file}")
             if time.monotonic() > deadline:
                 raise ClusterError(f"the operator was not ready within {timeout:g}s; see {self.log_file}")
             time.sleep(0.2)
         return port
-
-    @staticmethod
-    def _ready(port: int) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
-                return bool(answer.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
 
     def stop(self, timeout: float = 20) -> bool:
         """Stop the operator if it runs; True if one was stopped."""

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,9 +20,11 @@ from typing import Any
 
 import yaml
 
+from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 
-__all__ = ["KubectlNamespace", "OperatorProcess", "free_port", "operator_rules"]
+__all__ = ["KubectlNamespace", "OperatorProcess", "operator_rules"]
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
@@ -34,13 +34,6 @@ def operator_rules(role_file: Path) -> list[dict[str, Any]]:
     role = yaml.safe_load(role_file.read_text())
     rules: list[dict[str, Any]] = role["rules"]
     return rules
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class OperatorProcess:
@@ -87,11 +80,7 @@ class OperatorProcess:
     def _ready(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
             raise AssertionError(f"the operator exited with {self._process.returncode}:\n{self.log()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as answer:
-                return bool(answer.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        return operator_ready(self.port)
 
     def stop(self) -> None:
         process, self._process = self._process, None
