@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,12 @@ from typing import Any
 import pytest
 
 from statuswatch.cluster.operator_install import operator_ready
-from statuswatch.cluster.operator_testing import KubectlNamespace, operator_rules
+from statuswatch.cluster.operator_testing import (
+    KubectlNamespace,
+    metric_sum,
+    operator_metrics,
+    operator_rules,
+)
 from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.settings import shard_of
@@ -52,14 +56,7 @@ class Replica:
 
     def metric(self, name: str) -> float:
         """The sum of ``name``'s samples."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-        total = 0.0
-        for line in text.splitlines():
-            metric, _, value = line.rpartition(" ")
-            if metric.partition("{")[0] == name:
-                total += float(value)
-        return total
+        return metric_sum(operator_metrics(self.port), name)
 
     def kill(self) -> None:
         self.process.kill()

@@ -24,7 +24,7 @@ from statuswatch.cluster.operator_install import operator_ready
 from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 
-__all__ = ["KubectlNamespace", "OperatorProcess", "operator_rules"]
+__all__ = ["KubectlNamespace", "OperatorProcess", "metric_sum", "operator_metrics", "operator_rules"]
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
@@ -103,25 +103,33 @@ class OperatorProcess:
 
     def metrics(self) -> dict[str, float]:
         """Every sample of ``/metrics`` as ``{'name{labels}': value}``."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-        samples: dict[str, float] = {}
-        for line in text.splitlines():
-            match = _SAMPLE.match(line)
-            if match:
-                samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
-        return samples
+        return operator_metrics(self.port)
 
     def metric_sum(self, name: str, **labels: str) -> float:
         """The sum of ``name``'s samples whose labels include ``labels``."""
-        total = 0.0
-        for key, value in self.metrics().items():
-            metric, _, rest = key.partition("{")
-            if metric != name:
-                continue
-            if all(f'{label}="{wanted}"' in rest for label, wanted in labels.items()):
-                total += value
-        return total
+        return metric_sum(self.metrics(), name, **labels)
+
+
+def operator_metrics(port: int) -> dict[str, float]:
+    """Every sample of the ``/metrics`` served on ``port``, as ``{'name{labels}': value}``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match:
+            samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return samples
+
+
+def metric_sum(samples: dict[str, float], name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    total = 0.0
+    for key, value in samples.items():
+        metric, _, rest = key.partition("{")
+        if metric == name and all(f'{label}="{wanted}"' in rest for label, wanted in labels.items()):
+            total += value
+    return total
 
 
 class KubectlNamespace:
