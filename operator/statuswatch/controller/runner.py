@@ -11,6 +11,7 @@ the workers stops every worker while kopf pauses this replica, and drops the nam
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
@@ -20,6 +21,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 
 from statuswatch.polling import StatusPoller
+from statuswatch.polling.clusterreader import scope_of
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
 from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.stream import StreamSettings
@@ -111,17 +113,9 @@ async def operate(
         metrics.add_state("streams", lambda: stream_gauges(view, whole_view))
         poller = StatusPoller(client, mapper, view=view)
 
-        async def scope_of(group: str, kind: str) -> bool | None:
-            from statuswatch.watchlist.discovery import NoMatchError
-
-            try:
-                return (await mapper.resolve(group, kind)).namespaced
-            except NoMatchError:
-                return None
-
         context = await WorkerContext(
             poll=poller.poll,
-            scope_of=scope_of,
+            scope_of=functools.partial(scope_of, mapper),
             sink=ApiStatusSink(client, concurrency=settings.write_concurrency),
             metrics=metrics,
             settings=settings,

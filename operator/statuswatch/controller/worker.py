@@ -55,7 +55,7 @@ from statuswatch.polling.healthchecks import (
     parse_health_checks,
 )
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.discovery import NoMatchError, RestMapper
+from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.transport import Transport
 from statuswatch.watchlist.view import SharedView
 
@@ -525,7 +525,7 @@ class Worker:
         """A kind unknown when planned is served now: refuse it if it turned out cluster-scoped."""
         try:
             namespaced = await self._ctx.scope_of(slot.report_key[0], slot.report_key[1])
-        except (NoMatchError, Exception):
+        except Exception:  # discovery down: judge it again on the next answer
             return False
         return namespaced is False
 
