@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cel
 import yaml
 
 from statuswatch.kstatus import Status
@@ -32,6 +31,9 @@ from .clusterreader import ClusterReader
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
 from .statusreaders import ObjectStatusReader
+
+if TYPE_CHECKING:
+    import cel
 
 __all__ = [
     "EXPRESSION_FIELDS",
@@ -73,6 +75,10 @@ def _compile(where: str, expression: str) -> cel.Program:
         raise HealthCheckError(where, None, f"longer than {MAX_EXPRESSION_LENGTH} characters")
     if not expression.strip():
         raise HealthCheckError(where, expression, "must not be empty")
+    # Imported on first use: the binding costs ~30 MiB of resident memory, and most operators never compile
+    # an expression.
+    import cel
+
     try:
         return cel.compile(expression)
     except Exception as error:  # the binding raises ValueError for syntax errors, others for the rest
