@@ -1,18 +1,18 @@
-"""Connection to a Kubernetes API server: credentials from the ecosystem's loader, and an async HTTP client.
+"""Connection to a Kubernetes API server: credentials from a kubeconfig or the pod, and an async HTTP client.
 
-Credentials: kubeconfigs in the field authenticate in many ways (exec plugins for EKS, GKE and AKS,
-auth-providers, token files, client certificates, proxies, TLS server names, in-cluster service accounts).
-Rather than re-implement those rules, :class:`ClusterConfig` runs the official ``kubernetes`` client's
-loader, as kopf's own login does, and keeps what it found as plain data (:class:`Credentials`, also what the
-operator hands to kopf). Credentials that expire (an exec plugin's ``expirationTimestamp``) are loaded again
-before they are used past their expiry, and once more after a 401.
+Credentials: kubeconfigs in the field authenticate in many ways (exec plugins for EKS, GKE and AKS, token
+files, client certificates, proxies, TLS server names, in-cluster service accounts). :mod:`.kubeconfig`
+reads them with kubectl's rules (our own code: the official client costs ~35 MiB just to import), and
+:class:`ClusterConfig` keeps what it found as plain data (:class:`Credentials`, also what the operator hands
+to kopf). Credentials that expire (an exec plugin's ``expirationTimestamp``) are loaded again before they
+are used past their expiry, and once more after a 401.
 
 Why we speak HTTP ourselves: the official ``kubernetes`` client's ``Watch`` ignores the resourceVersion
 carried by BOOKMARK events and gives up after a single 410 Gone; pykube-ng makes one streaming GET with no
-reconnect at all. Both build model objects we would throw away. The shared view needs exact control over
-the watch request (WatchList parameters, ``Accept-Encoding: identity``, client-side read timeouts) and over
-error classification, so this module talks to the API server over aiohttp (kopf's own transport) and
-hands out plain dicts parsed from JSON.
+reconnect at all; both build model objects we would throw away (neither is a dependency any more). The
+shared view needs exact control over the watch request (WatchList parameters, ``Accept-Encoding:
+identity``, client-side read timeouts) and over error classification, so this module talks to the API
+server over aiohttp (kopf's own transport) and hands out plain dicts parsed from JSON.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from typing import Any
 import aiohttp
 
 from statuswatch import __version__
+from statuswatch.watchlist import kubeconfig
+from statuswatch.watchlist.kubeconfig import ConfigError
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -55,10 +57,6 @@ DEFAULT_USER_AGENT = f"statuswatch/{__version__}"
 EXPIRY_LEEWAY = datetime.timedelta(seconds=30)
 
 _log = logging.getLogger(__name__)
-
-
-class ConfigError(Exception):
-    """No usable cluster configuration was found, or it is malformed, or its credentials cannot be had."""
 
 
 class InactivityTimeout(Exception):
@@ -221,7 +219,7 @@ class ClusterConfig:
     namespace: str = "default"
     tls_server_name: str | None = None
     proxy_url: str | None = None
-    #: Where fresh credentials come from when they expire (exec plugins, auth-providers); None: they don't.
+    #: Where fresh credentials come from when they expire (exec plugins); None: they don't.
     source: _CredentialSource | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # keep tokens and keys out of logs
@@ -239,25 +237,14 @@ class ClusterConfig:
 
     @classmethod
     def in_cluster(cls, sa_dir: Path = SERVICE_ACCOUNT_DIR) -> ClusterConfig:
-        """The pod's service account, through the ``kubernetes`` client's in-cluster loader."""
-        k8s = _kubernetes()
-        token_file, ca_file = sa_dir / "token", sa_dir / "ca.crt"
-        environ = dict(os.environ)
-        environ.setdefault("KUBERNETES_SERVICE_PORT", "443")
-        loader = k8s.config.incluster_config.InClusterConfigLoader(
-            token_filename=str(token_file), cert_filename=str(ca_file), environ=environ
-        )
-        try:
-            loader.load_and_set(k8s.client.Configuration())
-        except k8s.config.ConfigException as exc:
-            raise ConfigError(f"not in a cluster: {exc}") from exc
-        ns = sa_dir / "namespace"
+        """The pod's service account (``KUBERNETES_SERVICE_HOST`` and the files in ``sa_dir``)."""
+        found = kubeconfig.in_cluster(sa_dir, os.environ)
         return cls(
-            server=str(loader.host),
-            ca_data=ca_file.read_bytes(),
+            server=found.endpoint.server,
+            ca_data=found.endpoint.ca_data,
             # Projected service account tokens rotate: read the file on every request.
-            token_file=str(token_file),
-            namespace=ns.read_text().strip() if ns.exists() else "default",
+            token_file=found.token_file,
+            namespace=found.namespace,
         )
 
     @classmethod
@@ -266,25 +253,15 @@ class ClusterConfig:
     ) -> ClusterConfig:
         """A kubeconfig file (default: ``$KUBECONFIG``, several files merged as kubectl does, else
         ``~/.kube/config``); file references in it are relative to the file that names them."""
-        k8s = _kubernetes()
-        paths = os.fspath(path) if path is not None else os.environ.get("KUBECONFIG") or "~/.kube/config"
-        try:
-            merger = k8s.config.kube_config.KubeConfigMerger(paths)
-        except Exception as exc:  # unreadable, not YAML, or YAML of the wrong shape: all the user's to fix
-            raise ConfigError(f"cannot read kubeconfig {paths}: {exc}") from exc
-        if merger.config is None:
-            raise ConfigError(f"cannot read kubeconfig {paths}: no such file")
-        return _from_config_node(merger.config, context, None, merger.save_changes)
+        paths = os.fspath(path) if path is not None else None
+        return _from_selected(kubeconfig.Kubeconfig.from_files(paths).select(context))
 
     @classmethod
     def from_kubeconfig_dict(
         cls, doc: Mapping[str, Any], context: str | None = None, *, base_dir: Path = Path(".")
     ) -> ClusterConfig:
         """A kubeconfig already parsed; relative file references are taken from ``base_dir``."""
-        if not isinstance(doc, Mapping):
-            raise ConfigError("kubeconfig is not a mapping")
-        node = _kubernetes().config.kube_config.ConfigNode("kubeconfig", dict(doc))
-        return _from_config_node(node, context, str(base_dir.expanduser().absolute()), None)
+        return _from_selected(kubeconfig.Kubeconfig.from_dict(doc, base_dir).select(context))
 
     @property
     def refreshable(self) -> bool:
@@ -337,132 +314,39 @@ class ClusterConfig:
         return self.token
 
 
-def _kubernetes() -> Any:
-    """The official client's package, imported on first use (it takes a noticeable fraction of a second).
+def _from_selected(selected: kubeconfig.Selected) -> ClusterConfig:
+    """A resolved kubeconfig context as a :class:`ClusterConfig`; an exec plugin runs once here."""
+    endpoint = selected.endpoint
 
-    Its config loaders carry no type annotations; they are used through this one untyped handle.
-    """
-    import kubernetes.client
-    import kubernetes.config.incluster_config
-    import kubernetes.config.kube_config
+    def load() -> Credentials:
+        user = selected.credentials()
+        return Credentials(
+            server=endpoint.server,
+            ca_data=endpoint.ca_data,
+            client_cert_data=user.client_cert_data,
+            client_key_data=user.client_key_data,
+            token=user.token,
+            insecure=endpoint.insecure,
+            tls_server_name=endpoint.tls_server_name,
+            proxy_url=endpoint.proxy_url,
+            expiration=user.expiration,
+            default_namespace=selected.namespace,
+        )
 
-    return kubernetes
-
-
-def _from_config_node(
-    node: Any, context: str | None, base_dir: str | None, persist: Callable[[], None] | None
-) -> ClusterConfig:
-    """Check the chosen context ourselves (for clear messages), then let the client's loader read it."""
-    try:
-        ctx_name = context or node.safe_get("current-context")
-        if not ctx_name:
-            raise ConfigError("kubeconfig has no current-context")
-        ctx = _named(node, "contexts", ctx_name, "context")
-        cluster = _named(node, "clusters", ctx.get("cluster"), "cluster")
-        user_name = ctx.get("user")
-        user = _named(node, "users", user_name, "user") if user_name else {}
-        if not cluster.get("server"):
-            raise ConfigError(f"cluster of context {ctx_name!r} has no server")
-        namespace = str(ctx.get("namespace") or "default")
-        proxy = cluster.get("proxy-url")
-        if proxy and not str(proxy).startswith(("http://", "https://")):
-            raise ConfigError(f"proxy-url {proxy!r}: only http:// and https:// proxies are supported")
-
-        def load() -> Credentials:
-            return _load_with_client(node, ctx_name, base_dir, persist, user, str(user_name), namespace)
-
-        first = load()
-    except _kubernetes().config.ConfigException as exc:
-        raise ConfigError(f"kubeconfig: {exc}") from exc
-    token_file = user.get("tokenFile") if not user.get("token") else None
-    if token_file:
-        # Read the file on every request rather than once, as for service account tokens.
-        token_base = base_dir if base_dir is not None else _node_dir(node, "users", user_name)
-        token_file = os.path.normpath(os.path.join(token_base, os.path.expanduser(str(token_file))))
-    dynamic = bool(user.get("exec") or user.get("auth-provider"))
+    first = load()
     return ClusterConfig(
         server=first.server,
         ca_data=first.ca_data,
         client_cert_data=first.client_cert_data,
         client_key_data=first.client_key_data,
-        token=None if token_file else first.token,
-        token_file=token_file or None,
+        token=first.token,
+        token_file=selected.static.token_file,
         insecure_skip_tls_verify=first.insecure,
-        namespace=namespace,
+        namespace=selected.namespace,
         tls_server_name=first.tls_server_name,
         proxy_url=first.proxy_url,
-        source=_CredentialSource(load, first) if dynamic else None,
+        source=_CredentialSource(load, first) if selected.exec_plugin is not None else None,
     )
-
-
-def _load_with_client(
-    node: Any,
-    context: str,
-    base_dir: str | None,
-    persist: Callable[[], None] | None,
-    user: Mapping[str, Any],
-    user_name: str,
-    namespace: str,
-) -> Credentials:
-    """One run of the ``kubernetes`` client's kubeconfig loader (exec plugins run here), as plain data."""
-    k8s = _kubernetes()
-    loader = k8s.config.kube_config.KubeConfigLoader(
-        config_dict=node, active_context=context, config_base_path=base_dir, config_persister=persist
-    )
-    cfg = k8s.client.Configuration()
-    loader.load_and_set(cfg)
-    # Read the key itself: get_api_key_with_prefix() would run the loader's own refresh hook again.
-    header = str(cfg.api_key.get("BearerToken") or "")
-    scheme, _, token = header.partition(" ")
-    if header and scheme.lower() != "bearer":
-        raise ConfigError(f"user {user_name!r}: only bearer tokens and client certificates are supported")
-    cert, key = _read(cfg.cert_file), _read(cfg.key_file)
-    if not token and not cert and (user.get("exec") or user.get("auth-provider")):
-        plugin = "exec plugin" if user.get("exec") else "auth-provider"
-        # The client's loader logs the plugin's own error (its exit status and stderr) and carries on.
-        raise ConfigError(f"the {plugin} of user {user_name!r} gave no credentials (see the error logged)")
-    expiry = getattr(loader, "expiry", None)
-    return Credentials(
-        server=str(cfg.host).rstrip("/"),
-        ca_data=_read(cfg.ssl_ca_cert),
-        client_cert_data=cert,
-        client_key_data=key,
-        token=token or None,
-        insecure=not cfg.verify_ssl,
-        tls_server_name=cfg.tls_server_name or None,
-        proxy_url=cfg.proxy or None,
-        expiration=expiry if isinstance(expiry, datetime.datetime) else None,
-        default_namespace=namespace,
-    )
-
-
-def _read(path: str | None) -> bytes | None:
-    if not path:
-        return None
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
-def _named(node: Any, list_key: str, name: Any, item_key: str) -> dict[str, Any]:
-    entries = node.safe_get(list_key) or []
-    for entry in entries:
-        value = getattr(entry, "value", entry)  # merged kubeconfigs hold ConfigNodes
-        if isinstance(value, Mapping) and value.get("name") == name:
-            item = value.get(item_key)
-            return dict(item) if isinstance(item, Mapping) else {}
-    raise ConfigError(f"kubeconfig has no {item_key} named {name!r}")
-
-
-def _node_dir(node: Any, list_key: str, name: Any) -> str:
-    """The directory of the file that defined an entry of a merged kubeconfig."""
-    for entry in node.safe_get(list_key) or []:
-        value = getattr(entry, "value", entry)
-        if isinstance(value, Mapping) and value.get("name") == name:
-            path = getattr(entry, "path", None) or getattr(node, "path", None)
-            return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
-    return os.getcwd()
 
 
 class ApiClient:

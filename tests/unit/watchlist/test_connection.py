@@ -1,5 +1,6 @@
-"""Credentials from kubeconfigs (through the kubernetes client's loader), ApiError parsing, and requests and
-JSON-line streaming over real local sockets: header deadline, 401 retry with fresh credentials, user agent."""
+"""ClusterConfig from kubeconfigs and the pod (their rules: test_kubeconfig.py), ApiError parsing, and
+requests and JSON-line streaming over real local sockets: header deadline, 401 retry with fresh credentials,
+user agent."""
 
 from __future__ import annotations
 
@@ -94,8 +95,8 @@ def test_kubeconfig_errors(tmp_path: Path) -> None:
         ClusterConfig.from_kubeconfig_dict(kubeconfig(), context="missing")
     with pytest.raises(ConfigError, match="current-context"):
         ClusterConfig.from_kubeconfig_dict({})
-    with pytest.raises(ConfigError, match="exec plugin of user 'u' gave no credentials"):
-        ClusterConfig.from_kubeconfig_dict(kubeconfig(exec={"command": "aws"}))  # no apiVersion
+    with pytest.raises(ConfigError, match="exec plugin of user 'u' has no apiVersion"):
+        ClusterConfig.from_kubeconfig_dict(kubeconfig(exec={"command": "aws"}))
     with pytest.raises(ConfigError, match="cannot read"):
         ClusterConfig.from_kubeconfig(tmp_path / "absent")
     (tmp_path / "list").write_text("- not\n- a kubeconfig\n")
@@ -223,7 +224,7 @@ def as_transport(client: ApiClient) -> Transport:
     return client  # mypy (which checks the tests) proves here that ApiClient satisfies the Transport protocol
 
 
-# -- kubeconfigs through the kubernetes client's loader --------------------------------------------------
+# -- exec plugins and auth-providers, as ClusterConfig uses them ------------------------------------------
 
 
 EXEC_API = "client.authentication.k8s.io/v1"
@@ -284,7 +285,7 @@ def test_a_failing_exec_plugin_is_a_config_error(tmp_path: Path) -> None:
     script = tmp_path / "fail.sh"
     script.write_text("#!/bin/sh\necho 'token expired, run login' >&2\nexit 1\n")
     script.chmod(0o755)
-    with pytest.raises(ConfigError, match="exec plugin of user 'u' gave no credentials"):
+    with pytest.raises(ConfigError, match=r"user 'u' .* exit status 1: token expired, run login"):
         ClusterConfig.from_kubeconfig_dict(kubeconfig(**exec_user(script)))
 
 
@@ -336,7 +337,7 @@ def test_oidc_auth_provider(tmp_path: Path) -> None:
         kubeconfig(**{"auth-provider": {"name": "oidc", "config": {"id-token": jwt, "client-id": "x"}}})
     )
     assert cfg.credentials().token == jwt
-    assert cfg.refreshable
+    assert not cfg.refreshable  # the id-token is used as it is; refreshing it is kubelogin's job
 
 
 def test_client_certificate_files_tls_server_name_and_proxy(tmp_path: Path) -> None:
