@@ -1,4 +1,5 @@
-"""Kubeconfigs whose user is an exec plugin (as EKS, GKE and AKS write them), against a real API server.
+"""Kubeconfigs read by our own loader against a real API server: users that are exec plugins (as EKS, GKE
+and AKS write them), and files merged from ``$KUBECONFIG`` whose token and CA are files next to them.
 
 The plugin is a small script that prints an ExecCredential carrying a ServiceAccount token from
 ``kubectl create token``, and counts its runs in a file. The ServiceAccount may read ConfigMaps of the test's
@@ -7,6 +8,7 @@ namespace and nothing else, so a successful read proves the plugin's token was u
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -165,3 +167,59 @@ def test_status_command_through_an_exec_plugin(
     assert statuses[-1]["namespace"] == namespace  # the kubeconfig context's namespace
     assert (statuses[-1]["name"], statuses[-1]["status"]) == ("settings", "Current")
     assert int(count.read_text()) >= 1
+
+
+async def test_merged_kubeconfigs_with_relative_files_and_a_rotating_token_file(
+    namespace: str,
+    service_account_kubeconfig: ServiceAccountKubeconfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """$KUBECONFIG lists a cluster file (its CA in a file next to it), a missing file and a user file (its
+    token in a file next to it); the token file is read again on every request."""
+    issued = yaml.safe_load(service_account_kubeconfig(READ_CONFIGMAPS, name="file-user").read_text())
+    token = issued["users"][0]["user"]["token"]
+    server = issued["clusters"][0]["cluster"]
+    clusters, users = tmp_path / "clusters", tmp_path / "users"
+    clusters.mkdir()
+    users.mkdir()
+    (clusters / "ca.crt").write_bytes(base64.b64decode(server["certificate-authority-data"]))
+    cluster_file = clusters / "config"
+    cluster_file.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [
+                    {
+                        "name": "e2e",
+                        "cluster": {"server": server["server"], "certificate-authority": "ca.crt"},
+                    }
+                ],
+                "contexts": [
+                    {
+                        "name": "e2e",
+                        "context": {"cluster": "e2e", "user": "file-user", "namespace": namespace},
+                    }
+                ],
+                "current-context": "e2e",
+            }
+        )
+    )
+    user_file = users / "config"
+    user_file.write_text(yaml.safe_dump({"users": [{"name": "file-user", "user": {"tokenFile": "token"}}]}))
+    (users / "token").write_text(token)
+    monkeypatch.setenv(
+        "KUBECONFIG", os.pathsep.join([str(cluster_file), str(tmp_path / "absent"), str(user_file)])
+    )
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    async with ApiClient(ClusterConfig.load()) as client:
+        await client.get_json(path)
+        with pytest.raises(ApiError) as info:  # the file's token, not the admin's
+            await client.get_json(f"/api/v1/namespaces/{namespace}/secrets")
+        assert (info.value.status, "file-user" in info.value.message) == (403, True)
+        (users / "token").write_text("not-a-token-this-server-knows")
+        with pytest.raises(ApiError) as info:
+            await client.get_json(path)
+        assert info.value.status == 401
+        (users / "token").write_text(token)
+        await client.get_json(path)
