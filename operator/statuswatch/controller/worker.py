@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -231,7 +232,11 @@ class Worker:
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"statuswatch {self.ref}")
+            # A context of its own: the caller's (a kopf handler's) holds kopf's cause of the event, with the
+            # whole decoded body, and a task keeps a copy of its creator's context for as long as it runs.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"statuswatch {self.ref}", context=contextvars.Context()
+            )
 
     async def stop(self) -> None:
         task, self._task = self._task, None

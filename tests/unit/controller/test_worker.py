@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
 import logging
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,6 +115,31 @@ async def test_a_new_statuswatch_gets_a_waiting_status_then_one_write_per_burst(
     assert [(e.type, e.reason) for e in sink.events] == [("Normal", "AllCurrent")]
     await worker.stop()
     assert poll.current.closed
+
+
+class _Cause:
+    """Stands for kopf's cause of an event (it holds the whole decoded body)."""
+
+
+_HANDLER_CAUSE: contextvars.ContextVar[_Cause | None] = contextvars.ContextVar("cause", default=None)
+
+
+async def test_a_worker_keeps_nothing_of_the_context_it_was_started_from() -> None:
+    # kopf calls handlers with its cause in a context variable; a task copies its creator's context and
+    # holds it while it runs, which kept one decoded body per StatusWatch alive for the worker's lifetime.
+    poll, sink = ScriptedPoll(), MemorySink()
+    cause = _Cause()
+    seen = weakref.ref(cause)
+    token = _HANDLER_CAUSE.set(cause)
+    worker = Worker(context(poll, sink), body())
+    worker.start()
+    _HANDLER_CAUSE.reset(token)
+    del cause
+    await settle()
+    gc.collect()
+    assert worker.running
+    assert seen() is None
+    await worker.stop()
 
 
 async def test_nothing_is_written_before_the_first_full_cycle_nor_when_the_status_is_already_right() -> None:
