@@ -150,7 +150,7 @@ class WorkerContext:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Slot:
     """One member, resolved: what to poll for it, or why it is refused."""
 
@@ -180,6 +180,15 @@ def _snapshot(value: Any) -> Any:
     return value
 
 
+def _encoded(value: Any) -> bytes:
+    """``value`` as canonical compact JSON: equal values give equal bytes.
+
+    Workers keep their spec and their last status this way, a few hundred bytes each rather than trees of
+    dicts several times that size, and compare them without decoding.
+    """
+    return json.dumps(_snapshot(value), sort_keys=True, separators=(",", ":")).encode()
+
+
 class _NamedLog(logging.LoggerAdapter[logging.Logger]):
     """Log lines that name their StatusWatch, in the text and as a structured field."""
 
@@ -187,6 +196,26 @@ class _NamedLog(logging.LoggerAdapter[logging.Logger]):
         extra = dict(self.extra or {})
         kwargs["extra"] = {**extra, **(kwargs.get("extra") or {})}
         return f"[{extra.get('statuswatch')}] {msg}", kwargs
+
+
+class _Flag:
+    """A flag that, when set, also sets a shared wake-up event (one waiter for several flags, no tasks)."""
+
+    __slots__ = ("_set", "_wake")
+
+    def __init__(self, wake: asyncio.Event) -> None:
+        self._wake = wake
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+        self._wake.set()
+
+    def clear(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
 
 
 class _Gone(Exception):
@@ -209,10 +238,10 @@ class Worker:
         )
         self._ctx = context
         self._log = _NamedLog(context.logger, {"statuswatch": str(self.ref)})
-        self._raw_spec: Any = _snapshot(body.get("spec"))
+        self._spec_json = _encoded(body.get("spec"))
         self._generation = _int(meta.get("generation"), 1)
-        self._base: dict[str, Any] | None = _status_of(body)
-        self._written: str | None = None  # fingerprint of the status as the server stored our last write
+        self._base_json: bytes | None = _status_json(body)
+        self._written: bytes | None = None  # fingerprint of the status as the server stored our last write
         self._spec: StatusWatchSpec | None = None
         self._spec_error: str | None = None
         self._spec_error_reason = "InvalidSpec"
@@ -222,8 +251,10 @@ class Worker:
         self._slots: list[_Slot] = []
         self._reports: dict[tuple[str, str, str, str], ResourceReport] = {}
         self._synced = False
-        self._dirty = asyncio.Event()
-        self._replan = asyncio.Event()
+        # Set when either flag below is: the publisher waits on this one event alone.
+        self._wake = asyncio.Event()
+        self._dirty = _Flag(self._wake)
+        self._replan = _Flag(self._wake)
         self._pending_since: float | None = None
         self._task: asyncio.Task[None] | None = None
         self.aggregate: str | None = None
@@ -253,15 +284,19 @@ class Worker:
         """A new version of the StatusWatch arrived (kopf event): follow spec changes and outside edits."""
         meta = body.get("metadata") or {}
         generation = _int(meta.get("generation"), self._generation)
-        spec = _snapshot(body.get("spec"))
-        if generation != self._generation or spec != self._raw_spec:
-            self._generation, self._raw_spec = generation, spec
+        spec = _encoded(body.get("spec"))
+        if generation != self._generation or spec != self._spec_json:
+            self._generation, self._spec_json = generation, spec
             self._replan.set()
-        status = _status_of(body)
-        if status != self._base and (status is None or _fingerprint(status) != self._written):
+        status = _status_json(body)
+        if status != self._base_json and (status is None or _fingerprint(status) != self._written):
             # Someone else changed the status (or an old event): make sure ours is there again.
-            self._base = status
+            self._base_json = status
             self._dirty.set()
+
+    def _previous(self) -> dict[str, Any]:
+        """The status last seen on the server (or last written), decoded; empty when there is none."""
+        return json.loads(self._base_json) if self._base_json is not None else {}
 
     # -- the worker ----------------------------------------------------------------------------------
 
@@ -337,7 +372,10 @@ class Worker:
         self._cel = None
         self._spec_error_reason = "InvalidSpec"
         try:
-            self._spec, self._spec_error = parse_spec(self._raw_spec, namespace=self.ref.namespace), None
+            self._spec, self._spec_error = (
+                parse_spec(json.loads(self._spec_json), namespace=self.ref.namespace),
+                None,
+            )
         except SpecError as error:
             self._spec, self._spec_error = None, str(error)
             self._log.warning("invalid spec: %s", error)
@@ -379,6 +417,8 @@ class Worker:
                 )
         for index, selector in enumerate(self._spec.selectors):
             await self._plan_selector(index, selector)
+        # The member lists live on as slots (a re-plan parses the spec again); keep the settings alone.
+        self._spec = self._spec.model_copy(update={"identifiers": (), "selectors": (), "health_checks": ()})
 
     def _use_health_checks(self, spec: StatusWatchSpec) -> str | None:
         """Pick the poll for this spec's health checks (and the defaults); the problem if unusable."""
@@ -542,16 +582,15 @@ class Worker:
     async def _publish_until_replan(self) -> None:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
-        if not (self._base or {}).get("conditions") and self._spec is not None:  # never written yet
+        if not self._previous().get("conditions") and self._spec is not None:  # never written yet
             await self._publish(waiting=True)
         while not self._replan.is_set():
-            waits = [asyncio.ensure_future(self._dirty.wait()), asyncio.ensure_future(self._replan.wait())]
-            try:
+            self._wake.clear()
+            if not self._dirty.is_set():
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())
-                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waits:
-                    waiter.cancel()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
             if self._replan.is_set():
                 return
             due = deadline is not None and loop.time() >= deadline
@@ -569,7 +608,7 @@ class Worker:
         started, self._pending_since = self._pending_since, None
         try:
             update = build_status(
-                previous=self._base,
+                previous=self._previous(),
                 generation=self._generation,
                 spec=self._spec,
                 spec_error=self._spec_error,
@@ -583,7 +622,7 @@ class Worker:
             return None
         self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="success").inc()
         self.aggregate = str(update.status.get("aggregateStatus") or "") or None
-        if update.status != self._base:
+        if _encoded(update.status) != self._base_json:
             await self._write(update.status)
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
@@ -608,7 +647,7 @@ class Worker:
         delays = _delays(self._ctx.settings.write_retry)
         while True:
             try:
-                stored = await self._ctx.sink.write_status(self.ref, status, self._base)
+                stored = await self._ctx.sink.write_status(self.ref, status, self._previous())
             except WatchGone:
                 self._log.info("deleted while its status was written; stopping")
                 raise _Gone from None
@@ -619,8 +658,8 @@ class Worker:
                 await asyncio.sleep(delay)
                 continue
             self._ctx.metrics.status_writes.labels(result="success").inc()
-            self._written = _fingerprint(stored if stored else status)
-            self._base = status
+            self._written = _fingerprint(_encoded(stored if stored else status))
+            self._base_json = _encoded(status)
             self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
             return
 
@@ -714,14 +753,14 @@ async def load_default_health_checks(
     return checks
 
 
-def _status_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
+def _status_json(body: Mapping[str, Any]) -> bytes | None:
     status = body.get("status")
-    return _snapshot(status) if isinstance(status, Mapping) and status else None
+    return _encoded(status) if isinstance(status, Mapping) and status else None
 
 
-def _fingerprint(status: Mapping[str, Any]) -> str:
-    """A compact stand-in for a whole status: one copy of it per worker is enough."""
-    return hashlib.blake2b(json.dumps(status, sort_keys=True).encode(), digest_size=16).hexdigest()
+def _fingerprint(encoded: bytes) -> bytes:
+    """A compact stand-in for a whole encoded status: one copy of it per worker is enough."""
+    return hashlib.blake2b(encoded, digest_size=16).digest()
 
 
 def _int(value: Any, default: int) -> int:

@@ -19,7 +19,7 @@ from .identifiers import ObjMetadata
 __all__ = ["ErrorEvent", "Event", "ResourceStatus", "ResourceUpdateEvent", "SyncEvent", "Why"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Why:
     """The root cause of an InProgress or Failed status, beyond kstatus's message.
 
@@ -32,7 +32,7 @@ class Why:
     message: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class ResourceStatus:
     """The status of one object at one moment, with the objects it generated (Deployment -> ReplicaSets
     -> Pods)."""

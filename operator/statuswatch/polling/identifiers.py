@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["ObjMetadata", "group_of"]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjMetadata:
     """One object, named by group, kind, namespace and name (version is irrelevant to status).
 

@@ -119,7 +119,8 @@ class ViewRouter:
         self._view = weakref.ref(view)  # the registry maps view -> router; a strong one would pin the view
         self.sync_timeout = sync_timeout
         self._entries: dict[SubKey, _Entry] = {}
-        self._exact: dict[ObjMetadata, set[ChangeListener]] = {}
+        # A tuple, not a set: most objects have one listener, and a set costs 216 bytes per identifier.
+        self._exact: dict[ObjMetadata, tuple[ChangeListener, ...]] = {}
         # (child group, child kind, namespace) -> listener -> its identifiers that generate that kind there
         self._generating: dict[tuple[str, str, str], dict[ChangeListener, set[ObjMetadata]]] = {}
         self._interests: dict[ChangeListener, frozenset[ObjMetadata]] = {}
@@ -245,7 +246,7 @@ class ViewRouter:
         self.unwatch(listener)
         self._interests[listener] = wanted
         for identifier in wanted:
-            self._exact.setdefault(identifier, set()).add(listener)
+            self._exact[identifier] = (*self._exact.get(identifier, ()), listener)
             for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
                 place = (group, kind, identifier.namespace)
                 self._generating.setdefault(place, {}).setdefault(listener, set()).add(identifier)
@@ -253,11 +254,11 @@ class ViewRouter:
     def unwatch(self, listener: ChangeListener) -> None:
         wanted = self._interests.pop(listener, frozenset())
         for identifier in wanted:
-            listeners = self._exact.get(identifier)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del self._exact[identifier]
+            others = tuple(other for other in self._exact.get(identifier, ()) if other is not listener)
+            if others:
+                self._exact[identifier] = others
+            else:
+                self._exact.pop(identifier, None)
             for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
                 place = (group, kind, identifier.namespace)
                 by_listener = self._generating.get(place)

@@ -108,7 +108,8 @@ class ViewClusterReader:
         needed: list[SubKey] = []
         for ident in self._ids:
             key, namespace = await self._key(ident.group, ident.kind, ident.namespace)
-            lookup[ident] = ObjMetadata(ident.group, ident.kind, namespace, ident.name)
+            same = namespace == ident.namespace
+            lookup[ident] = ident if same else ObjMetadata(ident.group, ident.kind, namespace, ident.name)
             for group, kind in kinds_to_read(ident.group, ident.kind):
                 sub_key = key if (group, kind) == (ident.group, ident.kind) else (group, kind, key[2])
                 if sub_key not in needed:
