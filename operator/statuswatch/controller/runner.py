@@ -36,13 +36,25 @@ from .streammetrics import stream_gauges
 from .supervisor import Supervisor
 from .worker import WorkerContext
 
-__all__ = ["QUIET_WATCH_TIMEOUT", "kopf_settings", "operate", "run", "whole_object"]
+__all__ = [
+    "KOPF_IDLE_WORKER_TIMEOUT",
+    "KOPF_LIST_CHUNK",
+    "QUIET_WATCH_TIMEOUT",
+    "kopf_settings",
+    "operate",
+    "run",
+    "whole_object",
+]
 
 _log = logging.getLogger("statuswatch.controller")
 
 
 #: Seconds without a byte before a watch is taken for dead: above two of the API server's bookmark periods.
 QUIET_WATCH_TIMEOUT = 150.0
+#: StatusWatches per page of kopf's initial list.
+KOPF_LIST_CHUNK = 100
+#: Seconds a kopf per-object worker waits for another event before it exits (kopf's default: 5).
+KOPF_IDLE_WORKER_TIMEOUT = 0.5
 
 
 def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
@@ -56,6 +68,12 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     # The API server may send no bookmark on a quiet watch for two minutes (seen on pods and configmaps);
     # a shorter inactivity timeout re-opens every quiet watch about once a minute for nothing.
     tuned.watching.inactivity_timeout = QUIET_WATCH_TIMEOUT
+    # kopf lists StatusWatches before it watches them: in one response, 1,000 of them (with managedFields)
+    # decode to tens of MiB held at once, and the process keeps that peak as resident memory.
+    tuned.watching.chunk_size = KOPF_LIST_CHUNK
+    # kopf's per-object worker holds the last decoded body while it waits for the next event; after a
+    # start or a burst that is every StatusWatch's at once. The handler copies what it needs at once.
+    tuned.queueing.idle_timeout = KOPF_IDLE_WORKER_TIMEOUT
     tuned.peering.standalone = settings.peering is None
     if settings.peering is not None:
         tuned.peering.name = settings.peering
