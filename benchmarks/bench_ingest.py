@@ -25,13 +25,13 @@ import gc
 import json
 import platform
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.clusters import benchmark_cluster
 from statuswatch.kstatus import project
 from statuswatch.kstatus.fields import group_and_kind
 from statuswatch.watchlist import ApiClient, ClusterConfig
@@ -119,22 +119,8 @@ def server_objects(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict
     """Objects from an API server (or a file): the objects, metadata-only sizes, and where they came from."""
     if args.objects_file:
         return json.loads(Path(args.objects_file).read_text()), {}, args.objects_file
-    local = None
-    if args.kubeconfig:
-        config = ClusterConfig.from_kubeconfig(args.kubeconfig)
-    else:
-        from statuswatch.cluster.local import LocalCluster
-
-        local = LocalCluster(args.cluster_dir)
-        was_up = local.is_up()
-        print(f"starting the local control plane in {local.directory} ...", file=sys.stderr)
-        local.up()
-        config = ClusterConfig.from_kubeconfig(local.kubeconfig)
-    try:
+    with benchmark_cluster(args.kubeconfig, args.cluster_dir, keep=args.keep) as config:
         objects, sizes = asyncio.run(_read_server(config, args.replicas))
-    finally:
-        if local is not None and not was_up and not args.keep:
-            local.down()
     return objects, sizes, config.server
 
 

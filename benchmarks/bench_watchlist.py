@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from benchmarks.clusters import benchmark_cluster
 from statuswatch.watchlist import ApiClient, ClusterConfig, SharedView, StreamSettings
 
 PAGE_SIZE = 500
@@ -87,18 +88,11 @@ async def measure(build: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[int, A
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    local = None
-    was_up = True
-    if args.kubeconfig:
-        config = ClusterConfig.from_kubeconfig(args.kubeconfig)
-    else:
-        from statuswatch.cluster.local import LocalCluster
+    with benchmark_cluster(args.kubeconfig, args.cluster_dir, keep=args.keep) as config:
+        return await measure_all(args, config)
 
-        local = LocalCluster(args.cluster_dir)
-        was_up = local.is_up()
-        print(f"starting the local control plane in {local.directory} ...", file=sys.stderr)
-        local.up()
-        config = ClusterConfig.from_kubeconfig(local.kubeconfig)
+
+async def measure_all(args: argparse.Namespace, config: ClusterConfig) -> dict[str, Any]:
     namespace = f"bench-watchlist-{uuid.uuid4().hex[:6]}"
     results: dict[str, Any] = {"objects": args.objects}
     async with ApiClient(config) as api:
@@ -159,8 +153,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             del store
         finally:
             await api.request_json("DELETE", f"/api/v1/namespaces/{namespace}")
-    if local is not None and not was_up and not args.keep:
-        local.down()
     return results
 
 
