@@ -622,8 +622,9 @@ class Worker:
             return None
         self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="success").inc()
         self.aggregate = str(update.status.get("aggregateStatus") or "") or None
-        if _encoded(update.status) != self._base_json:
-            await self._write(update.status)
+        encoded = _encoded(update.status)
+        if encoded != self._base_json:
+            await self._write(update.status, encoded)
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
             for transition in update.transitions:
@@ -643,7 +644,7 @@ class Worker:
             reports.append(report)
         return reports
 
-    async def _write(self, status: dict[str, Any]) -> None:
+    async def _write(self, status: dict[str, Any], encoded: bytes) -> None:
         delays = _delays(self._ctx.settings.write_retry)
         while True:
             try:
@@ -658,8 +659,8 @@ class Worker:
                 await asyncio.sleep(delay)
                 continue
             self._ctx.metrics.status_writes.labels(result="success").inc()
-            self._written = _fingerprint(_encoded(stored if stored else status))
-            self._base_json = _encoded(status)
+            self._written = _fingerprint(_encoded(stored) if stored else encoded)
+            self._base_json = encoded
             self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
             return
 
