@@ -171,22 +171,20 @@ class _Membership:
     first: asyncio.Future[frozenset[str]] | None = None
 
 
-def _snapshot(value: Any) -> Any:
-    """A deep, plain copy of kopf's live body fields (they change under our feet)."""
-    if isinstance(value, Mapping):
-        return {str(key): _snapshot(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_snapshot(item) for item in value]
-    return value
-
-
 def _encoded(value: Any) -> bytes:
     """``value`` as canonical compact JSON: equal values give equal bytes.
 
     Workers keep their spec and their last status this way, a few hundred bytes each rather than trees of
     dicts several times that size, and compare them without decoding.
     """
-    return json.dumps(_snapshot(value), sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    # kopf hands out its body fields as read-only mapping views, which json does not know.
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 class _NamedLog(logging.LoggerAdapter[logging.Logger]):

@@ -9,6 +9,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -139,6 +140,29 @@ async def test_a_worker_keeps_nothing_of_the_context_it_was_started_from() -> No
     gc.collect()
     assert worker.running
     assert seen() is None
+    await worker.stop()
+
+
+async def test_a_body_of_read_only_mapping_views_is_read_like_plain_dicts() -> None:
+    # kopf hands out body fields as mapping views, not dicts; the worker keeps them as JSON.
+    poll, sink = ScriptedPoll(), MemorySink()
+    plain = body()
+    viewed = {
+        **plain,
+        "spec": MappingProxyType(
+            {
+                **plain["spec"],
+                "identifiers": [MappingProxyType(entry) for entry in plain["spec"]["identifiers"]],
+            }
+        ),
+    }
+    worker = Worker(context(poll, sink), viewed)
+    worker.start()
+    await settle()
+    assert poll.current.identifiers == [WEB, CFG]
+    worker.observe(plain)  # the same spec as plain dicts: no re-plan
+    await settle()
+    assert len(poll.calls) == 1
     await worker.stop()
 
 
