@@ -55,6 +55,7 @@ from benchmarks.operator_figures import (
     vmrss_bytes,
     watch_sessions,
 )
+from statuswatch.aiokit import stop_tasks
 from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
 from statuswatch.cluster.testing import E2ECluster, wait_for, write_token_kubeconfig
 
@@ -238,11 +239,8 @@ class Observer:
             raise
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            # a failure of the watch has already been passed to the waiters (see _watch_or_fail)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        # a failure of the watch has already been passed to the waiters (see _watch_or_fail)
+        await stop_tasks([self._task])
 
     async def _list(self) -> str:
         status, body = await self.api.call("GET", f"{SW_PATH}/statuswatches", labelSelector="=".join(LABEL))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import itertools
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from statuswatch.aiokit import stop_tasks
 from statuswatch.polling import (
     ErrorEvent,
     ObjMetadata,
@@ -209,9 +209,7 @@ async def measure(
         result.change_latency_s = (
             next(at for at, ident in updates if at > scaled_at and ident == target) - scaled_at
         )
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        await stop_tasks([consumer])
         await stream.aclose()
         await asyncio.to_thread(kubectl, "scale", "deployment", target.name, "-n", NAMESPACE, "--replicas=1")
         await asyncio.to_thread(

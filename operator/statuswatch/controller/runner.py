@@ -20,6 +20,7 @@ import kopf
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 
+from statuswatch.aiokit import stop_tasks
 from statuswatch.polling import StatusPoller
 from statuswatch.polling.clusterreader import scope_of
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
@@ -172,8 +173,7 @@ async def operate(
                 ready_flag=ready,
             )
         finally:
-            gate_task.cancel()
-            await asyncio.gather(gate_task, return_exceptions=True)
+            await stop_tasks([gate_task], log=_log)
             await supervisor.close()
             await view.close()
             await whole_view.close()

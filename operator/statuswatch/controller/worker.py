@@ -30,11 +30,12 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from statuswatch.aiokit import Delays, aclose, stop_tasks
 from statuswatch.kstatus import Status
 from statuswatch.polling import (
     ErrorEvent,
@@ -220,12 +221,6 @@ class _Gone(Exception):
     """The StatusWatch was deleted under the worker."""
 
 
-def _delays(sequence: Sequence[float]) -> Iterator[float]:
-    yield from sequence
-    while True:
-        yield sequence[-1]
-
-
 class Worker:
     """Serves one StatusWatch until stopped; see the module docstring."""
 
@@ -269,10 +264,7 @@ class Worker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks([task], log=self._ctx.logger)
 
     @property
     def running(self) -> bool:
@@ -326,18 +318,12 @@ class Worker:
                 await self._end_memberships(tasks)
 
     async def _end_memberships(self, tasks: Sequence[asyncio.Task[None]]) -> None:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(tasks, log=self._ctx.logger)
         memberships, self._memberships = self._memberships, []
         for membership in memberships:
-            if membership.first is not None:
-                membership.first.cancel()
-                await asyncio.wait([membership.first])
+            await stop_tasks([membership.first])
             if membership.changes is not None:
-                await _aclose(membership.changes)
+                await aclose(membership.changes)
 
     async def _follow(self, membership: _Membership) -> None:
         """Re-plan once a selector's set of names differs from the one planned with (or its error clears)."""
@@ -348,7 +334,7 @@ class Worker:
                     self._replan.set()
                     return
             if membership.changes is None:  # it failed: look again after a while
-                await asyncio.sleep(next(_delays(self._ctx.settings.poll_restart_backoff)))
+                await Delays(self._ctx.settings.poll_restart_backoff).sleep()
                 self._replan.set()
                 return
             async for names in membership.changes:
@@ -479,7 +465,7 @@ class Worker:
         try:
             names = first.result()
         except Exception as error:
-            await _aclose(changes)
+            await aclose(changes)
             self._memberships.append(_Membership(None, None))
             stand_in(f"selector {described}: {describe_error(error)}")
             return
@@ -525,7 +511,7 @@ class Worker:
         whole = cel is not None and any(cel.supports(ident.group, ident.kind) for ident in polled)
         use_cache = self._ctx.whole_objects or not whole
         options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=use_cache)
-        delays = _delays(self._ctx.settings.poll_restart_backoff)
+        delays = Delays(self._ctx.settings.poll_restart_backoff)
         loop = asyncio.get_running_loop()
         while True:
             failure: BaseException | None = None
@@ -553,8 +539,8 @@ class Worker:
                 failure = error
                 self._log.exception("polling failed")
             finally:
-                await _aclose(events)
-            delay = next(delays)
+                await aclose(events)
+            delay = delays.next_delay()
             cause = f"{type(failure).__name__}: {failure}" if failure is not None else "the poll ended"
             reason = f"polling stopped ({cause}); retrying in {delay:g}s"
             self._log.warning("%s", reason)
@@ -643,7 +629,7 @@ class Worker:
         return reports
 
     async def _write(self, status: dict[str, Any], encoded: bytes) -> None:
-        delays = _delays(self._ctx.settings.write_retry)
+        delays = Delays(self._ctx.settings.write_retry)
         while True:
             try:
                 stored = await self._ctx.sink.write_status(self.ref, status, self._previous())
@@ -652,7 +638,7 @@ class Worker:
                 raise _Gone from None
             except Exception as error:
                 self._ctx.metrics.status_writes.labels(result="error").inc()
-                delay = next(delays)
+                delay = delays.next_delay()
                 self._log.warning("status write failed (%s); retrying in %gs", error, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -764,10 +750,3 @@ def _fingerprint(encoded: bytes) -> bytes:
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-async def _aclose(events: AsyncIterator[Any]) -> None:
-    close = getattr(events, "aclose", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()

@@ -25,6 +25,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
 
+from statuswatch.aiokit import stop_tasks
 from statuswatch.watchlist.store import Change
 
 from .clusterreader import GENERATED_KINDS, kinds_to_read
@@ -361,14 +362,10 @@ async def _finish(entry: _Entry) -> None:
     tasks = [task for task in (entry.drain, entry.waiter) if task is not None]
     sub, entry.sub = entry.sub, None
     cancelled = False
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        try:
-            # asyncio.wait never raises the tasks' CancelledError, only the caller's own.
-            await asyncio.wait(tasks)
-        except asyncio.CancelledError:
-            cancelled = True
+    try:
+        await stop_tasks(tasks)
+    except asyncio.CancelledError:
+        cancelled = True
     if sub is not None:
         try:
             await sub.close()

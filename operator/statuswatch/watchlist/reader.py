@@ -14,6 +14,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from statuswatch.aiokit import stop_tasks
+
 from .connection import ApiClient, ApiError, ClusterConfig
 from .discovery import NoMatchError, RestMapper
 from .store import Change
@@ -183,18 +185,8 @@ class Reader:
             return
         self._closed = True
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
         try:
-            for task in tasks:
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
-                        raise
-                except Exception:
-                    self._log.exception("%s failed", task.get_name())
+            await stop_tasks(tasks, log=self._log)
         finally:
             try:
                 if self._view is not None:

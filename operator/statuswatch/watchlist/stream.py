@@ -38,6 +38,7 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
+from statuswatch.aiokit import Backoff, stop_tasks
 from statuswatch.kstatus import project
 
 from .connection import ApiError, HeaderTimeout, InactivityTimeout
@@ -132,31 +133,6 @@ class StreamHealth:
     fallbacks: int
     #: Full state re-read after the first sync (410 Gone, periodic relist, type re-resolved).
     relists: int
-
-
-class Backoff:
-    """Jittered exponential back-off: each delay is between half and the whole of the current ceiling."""
-
-    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None):
-        self.initial = initial
-        self.maximum = maximum
-        self._attempt = 0
-        self._rng = rng or random.Random()
-
-    def reset(self) -> None:
-        self._attempt = 0
-
-    def ceiling(self) -> float:
-        """The upper bound of the next delay."""
-        return min(self.maximum, self.initial * 2.0 ** min(self._attempt, 60))
-
-    def next_delay(self) -> float:
-        ceiling = self.ceiling()
-        self._attempt += 1
-        return ceiling / 2 + self._rng.random() * ceiling / 2
-
-    async def sleep(self) -> None:
-        await asyncio.sleep(self.next_delay())
 
 
 class _WatchListRefused(Exception):
@@ -286,15 +262,7 @@ class Stream:
         self.connected = False
         if task is None:
             return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
-        except Exception:
-            self._log.exception("%r: failed while stopping", self)
+        await stop_tasks([task], log=self._log)
 
     def add_listener(self, listener: Listener, namespace: str | None = None) -> list[dict[str, Any]]:
         """Register; returns the objects the listener must be told about first (as ADDED).

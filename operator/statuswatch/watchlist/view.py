@@ -43,6 +43,8 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from statuswatch.aiokit import stop_tasks
+
 from .connection import ApiError
 from .discovery import RestMapper
 from .selector import Selector, compile_selector
@@ -292,13 +294,10 @@ class SharedView:
         self._closed = True
         promotions, self._promotions = list(self._promotions.values()), {}
         streams, self._streams = list(self._streams.values()), {}
-        for task in promotions:
-            task.cancel()
         for stream in streams:
             stream.cancel()  # all of them at once, even if this coroutine is interrupted below
         try:
-            for task in promotions:
-                await _wait_cancelled(task, self._log)
+            await stop_tasks(promotions, log=self._log)
             for stream in streams:
                 await stream.stop()
         finally:
@@ -306,18 +305,6 @@ class SharedView:
                 for listener in stream.listeners:
                     if isinstance(listener, Subscription):
                         listener._end()
-
-
-async def _wait_cancelled(task: asyncio.Task[Any], log: logging.Logger) -> None:
-    """Await a task that was cancelled; re-raise only the caller's own cancellation."""
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
-    except Exception:
-        log.exception("%s failed", task.get_name())
 
 
 def _at_least(rv: str | None, other: str | None) -> bool:
