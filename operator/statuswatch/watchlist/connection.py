@@ -36,6 +36,7 @@ import aiohttp
 from statuswatch import __version__
 from statuswatch.watchlist import kubeconfig
 from statuswatch.watchlist.kubeconfig import ConfigError
+from statuswatch.watchlist.lines import LineSplitter
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -539,7 +540,7 @@ class ApiClient:
         try:
             if on_open is not None:
                 on_open()
-            pending: list[bytes] = []
+            splitter = LineSplitter()
             chunks = resp.content.iter_any().__aiter__()
             while True:
                 try:
@@ -549,19 +550,10 @@ class ApiClient:
                     break
                 except TimeoutError:
                     raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
-                parts = chunk.split(b"\n")
-                if len(parts) == 1:  # a large object spans many chunks: join once, not per chunk
-                    pending.append(chunk)
-                    continue
-                pending.append(parts[0])
-                lines = [b"".join(pending), *parts[1:-1]]
-                pending = [parts[-1]] if parts[-1] else []
-                for line in lines:
-                    if line.strip():
-                        yield line
-            rest = b"".join(pending)
-            if rest.strip():
-                yield rest
+                for line in splitter.feed(chunk):
+                    yield line
+            for line in splitter.flush():
+                yield line
         finally:
             # Never hand a watch connection back to the pool: it is spent, and closing it here (not
             # the server, later) keeps TIME_WAIT sockets off the API server's port.
