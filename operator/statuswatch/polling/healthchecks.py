@@ -124,9 +124,6 @@ class HealthCheck:
         """The API group this entry covers ("" for the core group)."""
         return _group_of(self.api_version)
 
-    def covers(self, group: str, kind: str) -> bool:
-        return self.group == group and (self.kind is None or self.kind == kind)
-
     def evaluate(self, obj: Mapping[str, Any]) -> tuple[Status, str]:
         """The status of ``obj`` by this entry and why; a run-time error is Unknown naming the expression."""
         generation = _integer(_field(obj, "metadata", "generation"))

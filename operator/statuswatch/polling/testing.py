@@ -90,10 +90,6 @@ class FakeClusterReader:
         self.objects[(ident.group, ident.kind, namespace, ident.name)] = obj
         return ident
 
-    def delete(self, ident: ObjMetadata) -> None:
-        namespace = self._namespace(ident.group, ident.kind, ident.namespace)
-        self.objects.pop((ident.group, ident.kind, namespace, ident.name), None)
-
     async def namespaced(self, group: str, kind: str) -> bool | None:
         if (group, kind) in self.scope_errors:
             raise self.scope_errors[(group, kind)]
@@ -208,7 +204,7 @@ class FakeSubscription:
 
 
 class FakeView:
-    """An in-memory shared view: ``put``/``delete`` change the store and notify open subscriptions.
+    """An in-memory shared view: ``put`` changes the store and notifies open subscriptions.
 
     ``synced``, ``errors`` and ``failing_since`` (by (group, kind)) set what every subscription of a kind
     reports; call :meth:`state_change` after changing them so waiters look again.
@@ -246,11 +242,6 @@ class FakeView:
         if notify:
             self._push(i, Change("ADDED" if old is None else "MODIFIED", obj))
         return i
-
-    def delete(self, i: ObjMetadata) -> None:
-        obj = self.objects.pop((i.group, i.kind, i.namespace, i.name), None)
-        if obj is not None:
-            self._push(i, Change("DELETED", obj))
 
     def _push(self, i: ObjMetadata, change: Change) -> None:
         for sub in self.subscriptions:

@@ -61,7 +61,6 @@ class ViewClusterReader:
         self._ids = list(dict.fromkeys(identifiers))
         self._lookup: dict[ObjMetadata, ObjMetadata] = {ident: ident for ident in self._ids}
         self._callers: dict[ObjMetadata, list[ObjMetadata]] = {}
-        self._needed: list[SubKey] = []
         self._held: set[SubKey] = set()
         self._on_demand: set[SubKey] = set()
         self._changed: set[ObjMetadata] = set()
@@ -120,7 +119,6 @@ class ViewClusterReader:
             callers.setdefault(target, []).append(ident)
         self._callers = callers
         self._router.watch(self, callers)
-        self._needed = needed
         for key in needed:
             if key not in self._held:
                 await self._router.acquire(key)  # counts the use, or raises: never half done
