@@ -20,11 +20,10 @@ from typing import Any
 __all__ = ["Backoff", "Delays", "aclose", "stop_tasks"]
 
 _log = logging.getLogger("statuswatch")
+_Log = logging.Logger | logging.LoggerAdapter[Any]
 
 
-async def stop_tasks(
-    tasks: Iterable[asyncio.Future[Any] | None], *, log: logging.Logger | None = None
-) -> None:
+async def stop_tasks(tasks: Iterable[asyncio.Future[Any] | None], *, log: _Log | None = None) -> None:
     """Cancel ``tasks`` (None entries are skipped) and wait until every one has finished.
 
     Never raises but for the caller's own cancellation: a task's failure is logged (on ``log``), its
@@ -44,7 +43,7 @@ async def stop_tasks(
             (log or _log).error("%s failed", name, exc_info=task.exception())
 
 
-async def aclose(iterator: AsyncIterator[Any], *, log: logging.Logger | None = None) -> None:
+async def aclose(iterator: AsyncIterator[Any], *, log: _Log | None = None) -> None:
     """Close an async iterator (a generator, a stream) if it can be closed; a failure to close is logged."""
     close = getattr(iterator, "aclose", None)
     if close is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import kopf
@@ -21,21 +21,23 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 
 from statuswatch.aiokit import stop_tasks
-from statuswatch.polling import StatusPoller
+from statuswatch.polling import StatusPoller, StatusReader
 from statuswatch.polling.clusterreader import scope_of
+from statuswatch.polling.defaultchecks import load_default_health_checks
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
 from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.stream import StreamSettings
 from statuswatch.watchlist.view import SharedView
 
 from .handlers import build_registry
+from .membership import view_members
 from .metrics import CountingTransport, Metrics
 from .peering import Gate, own_identity
 from .settings import OperatorSettings
 from .statusapi import ApiStatusSink
 from .streammetrics import stream_gauges
 from .supervisor import Supervisor
-from .worker import WorkerContext
+from .worker import Poll, WorkerContext
 
 __all__ = [
     "KOPF_IDLE_WORKER_TIMEOUT",
@@ -132,14 +134,22 @@ async def operate(
         metrics.add_state("streams", lambda: stream_gauges(view, whole_view))
         poller = StatusPoller(client, mapper, view=view)
 
-        context = await WorkerContext(
+        def poller_for(readers: Sequence[StatusReader]) -> Poll:
+            # Health-checked members are served from the view of whole objects (expressions read any field).
+            return StatusPoller(client, mapper, view=whole_view, status_readers=readers).poll
+
+        context = WorkerContext(
             poll=poller.poll,
             scope_of=functools.partial(scope_of, mapper),
             sink=ApiStatusSink(client, concurrency=settings.write_concurrency),
             metrics=metrics,
             settings=settings,
-            logger=logging.getLogger("statuswatch.controller"),
-        ).with_shared_view(client, mapper, view, config.namespace, whole_view=whole_view)
+            logger=_log,
+            members=view_members(view),
+            poller_for=poller_for,
+            default_health_checks=await load_default_health_checks(client, config.namespace, logger=_log),
+            whole_objects=True,
+        )
         supervisor = Supervisor(context)
         identity = own_identity()
         gate = Gate(supervisor, client, settings, namespaces=namespaces, identity=identity)

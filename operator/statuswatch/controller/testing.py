@@ -1,8 +1,8 @@
 """Fakes for the controller's seams, shipped with the package (as ``kopf.testing`` and httpx's mock transport
 are): a scripted poll standing in for ``StatusPoller.poll``, an in-memory status sink standing in for the
 API, and scripted selector members standing in for the shared view. Typed against the real seams
-(:data:`~.worker.Poll`, :class:`~.statusapi.StatusSink`, :data:`~.worker.MemberSource`), so they cannot drift
-from what the workers call.
+(:data:`~.worker.Poll`, :class:`~.statusapi.StatusSink`, :data:`~.membership.MemberSource`), so they cannot
+drift from what the workers call.
 """
 
 from __future__ import annotations

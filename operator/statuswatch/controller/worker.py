@@ -13,12 +13,12 @@ Nothing is written before the first full poll cycle (so a restarted operator wri
 is already right), except a first "waiting" status for a StatusWatch that has none at all. Spec changes
 re-plan the poll at once; a poll that fails is restarted with back-off while the resources read ``Unknown``.
 
-Members named by ``spec.selectors`` come from the shared view (:func:`view_members`): the worker plans with
-the names that match now and re-plans when that set changes. ``spec.healthChecks`` (plus the cluster-wide
-defaults the runner loads with :func:`load_default_health_checks`) are compiled at planning time; the poll
-then runs on a poller whose first status reader is a
-:class:`~statuswatch.polling.healthchecks.CelStatusReader`, reading the members with GETs when one of them is
-under a health check (the shared view keeps only the fields kstatus reads; an expression may read any).
+What to poll is decided by the pure :func:`~.plan.plan` from the facts the worker gathers (each kind's scope,
+each selector's first answer from :class:`~.membership.Memberships`); the worker re-plans when a selector's
+set of names changes. ``spec.healthChecks`` (plus the cluster-wide defaults the runner loads) are compiled at
+planning time; the poll then runs on a poller whose first status reader is a
+:class:`~statuswatch.polling.healthchecks.CelStatusReader`, on a view of whole objects (or with GETs without
+one: the shared view keeps only the fields kstatus reads; an expression may read any).
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import dataclasses
 import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from statuswatch.aiokit import Delays, aclose, stop_tasks
@@ -44,26 +43,26 @@ from statuswatch.polling import (
     Options,
     ResourceStatus,
     ResourceUpdateEvent,
-    StatusPoller,
     StatusReader,
     SyncEvent,
-    describe_error,
+)
+from statuswatch.polling.defaultchecks import (
+    HEALTH_CHECKS_CONFIGMAP,
+    HEALTH_CHECKS_KEY,
+    load_default_health_checks,
 )
 from statuswatch.polling.healthchecks import (
     CelStatusReader,
     HealthCheck,
     HealthCheckError,
-    health_checks_from_yaml,
     parse_health_checks,
 )
-from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.discovery import RestMapper
-from statuswatch.watchlist.transport import Transport
-from statuswatch.watchlist.view import SharedView
 
 from .conditions import build_status
+from .membership import Memberships, MemberSource, view_members
 from .metrics import CONTROLLER, Metrics
-from .models import ResourceReport, SelectorSpec, SpecError, StatusWatchSpec, parse_spec
+from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
+from .plan import Scope, Slot, plan
 from .settings import OperatorSettings
 from .statusapi import ObjectRef, StatusSink, WatchGone
 
@@ -85,14 +84,6 @@ Poll = Callable[[Sequence[ObjMetadata], Options], AsyncIterator[Event]]
 
 PollerFor = Callable[[Sequence[StatusReader]], Poll]
 """A ``Poll`` whose poller tries these status readers first (a StatusPoller on the same shared view)."""
-
-MemberSource = Callable[[str, str, str, Mapping[str, Any]], AsyncIterator[frozenset[str]]]
-"""``(group, kind, namespace, selector)``: the names of the matching objects once known, then again each
-time that set changes; raises when the kind cannot be read. Closing the iterator ends it."""
-
-#: The ConfigMap (in the operator's namespace) and key holding cluster-wide default health checks.
-HEALTH_CHECKS_CONFIGMAP = "statuswatch-health-checks"
-HEALTH_CHECKS_KEY = "healthChecks.yaml"
 
 
 class ScopeOf(Protocol):
@@ -123,53 +114,6 @@ class WorkerContext:
     #: The polls of ``poller_for`` read whole objects (a view that keeps every field), so health checks,
     #: which may read any field, can be served from memory; False: they read with GETs instead.
     whole_objects: bool = False
-
-    async def with_shared_view(
-        self,
-        client: Transport,
-        mapper: RestMapper,
-        view: SharedView,
-        namespace: str,
-        *,
-        whole_view: SharedView | None = None,
-    ) -> WorkerContext:
-        """This context with selectors answered by ``view``, health checks polled on ``whole_view`` (a view
-        keeping whole objects; without one they poll ``view`` with GETs), and the default health checks read
-        from the ConfigMap :data:`HEALTH_CHECKS_CONFIGMAP` in ``namespace``."""
-
-        def poller_for(readers: Sequence[StatusReader]) -> Poll:
-            served = whole_view if whole_view is not None else view
-            return StatusPoller(client, mapper, view=served, status_readers=readers).poll
-
-        defaults = await load_default_health_checks(client, namespace, logger=self.logger)
-        return dataclasses.replace(
-            self,
-            members=view_members(view),
-            poller_for=poller_for,
-            default_health_checks=defaults,
-            whole_objects=whole_view is not None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """One member, resolved: what to poll for it, or why it is refused."""
-
-    report_key: tuple[str, str, str, str]
-    polled: ObjMetadata | None
-    refusal: str | None
-    scope_known: bool
-    optional: bool = False
-    timeout: timedelta | None = None
-
-
-@dataclass
-class _Membership:
-    """A selector's live answer: the names planned with, and the source to watch for a different set."""
-
-    names: frozenset[str] | None
-    changes: AsyncIterator[frozenset[str]] | None
-    first: asyncio.Future[frozenset[str]] | None = None
 
 
 def _encoded(value: Any) -> bytes:
@@ -240,8 +184,13 @@ class Worker:
         self._spec_error_reason = "InvalidSpec"
         self._poll: Poll = context.poll
         self._cel: CelStatusReader | None = None
-        self._memberships: list[_Membership] = []
-        self._slots: list[_Slot] = []
+        self._members = Memberships(
+            context.members,
+            wait=context.members_wait,
+            backoff=context.settings.poll_restart_backoff,
+            log=self._log,
+        )
+        self._slots: tuple[Slot, ...] = ()
         self._reports: dict[tuple[str, str, str, str], ResourceReport] = {}
         self._synced = False
         # Set when either flag below is: the publisher waits on this one event alone.
@@ -295,114 +244,77 @@ class Worker:
             await self._serve()
 
     async def _serve(self) -> None:
-        while True:
-            self._replan.clear()
-            loop = asyncio.get_running_loop()
-            try:
-                await self._plan()
-            except BaseException:
-                await self._end_memberships([])
-                raise
-            tasks = [
-                loop.create_task(self._follow(membership), name=f"members {self.ref}")
-                for membership in self._memberships
-            ]
-            if self._spec is not None and any(slot.polled for slot in self._slots):
-                tasks.append(loop.create_task(self._pump(), name=f"poll {self.ref}"))
-            else:
-                self._synced = True
-                self._dirty.set()
-            try:
-                await self._publish_until_replan()
-            finally:
-                await self._end_memberships(tasks)
-
-    async def _end_memberships(self, tasks: Sequence[asyncio.Task[None]]) -> None:
-        await stop_tasks(tasks, log=self._ctx.logger)
-        memberships, self._memberships = self._memberships, []
-        for membership in memberships:
-            await stop_tasks([membership.first])
-            if membership.changes is not None:
-                await aclose(membership.changes)
-
-    async def _follow(self, membership: _Membership) -> None:
-        """Re-plan once a selector's set of names differs from the one planned with (or its error clears)."""
         try:
-            if membership.first is not None:
-                names = await membership.first
-                if names != membership.names:
-                    self._replan.set()
-                    return
-            if membership.changes is None:  # it failed: look again after a while
-                await Delays(self._ctx.settings.poll_restart_backoff).sleep()
-                self._replan.set()
-                return
-            async for names in membership.changes:
-                if names != membership.names:
-                    self._replan.set()
-                    return
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self._log.info("selector members unreadable: %s", error)
-            self._replan.set()
+            while True:
+                self._replan.clear()
+                await self._plan()
+                loop = asyncio.get_running_loop()
+                tasks = [loop.create_task(self._follow_members(), name=f"members {self.ref}")]
+                if self._spec is not None and any(slot.polled for slot in self._slots):
+                    tasks.append(loop.create_task(self._pump(), name=f"poll {self.ref}"))
+                else:
+                    self._synced = True
+                    self._dirty.set()
+                try:
+                    await self._publish_until_replan()
+                finally:
+                    await stop_tasks(tasks, log=self._log)
+        finally:
+            await self._members.close()
+
+    async def _follow_members(self) -> None:
+        """Re-plan once a selector's set of names differs from the one planned with (or is due a look)."""
+        await self._members.changed()
+        self._replan.set()
 
     async def _plan(self) -> None:
-        """Parse the spec and decide, per identifier, what to poll or why it is refused."""
+        """Parse the spec, gather what the plan needs (scopes, selector answers) and let it decide."""
         self._synced = False
         self._reports = {}
-        self._slots = []
+        self._slots = ()
         self._poll = self._ctx.poll
         self._cel = None
         self._spec_error_reason = "InvalidSpec"
         try:
-            self._spec, self._spec_error = (
-                parse_spec(json.loads(self._spec_json), namespace=self.ref.namespace),
-                None,
-            )
+            spec = parse_spec(json.loads(self._spec_json), namespace=self.ref.namespace)
         except SpecError as error:
             self._spec, self._spec_error = None, str(error)
             self._log.warning("invalid spec: %s", error)
+            await self._members.close()
             return
-        problem = self._use_health_checks(self._spec)
+        self._spec, self._spec_error = spec, None
+        problem = self._use_health_checks(spec)
         if problem is not None:
             self._spec, self._spec_error, self._spec_error_reason = None, problem, "InvalidHealthCheck"
             self._log.warning("invalid health check: %s", problem)
+            await self._members.close()
             return
+        scopes: dict[tuple[str, str], Scope] = {}
+        kinds = [(entry.group, entry.kind) for entry in spec.identifiers]
+        kinds += [(selector.group, selector.kind) for selector in spec.selectors]
+        for kind in kinds:
+            if kind not in scopes:
+                scopes[kind] = await self._scope(*kind)
         namespace = self.ref.namespace
-        for entry in self._spec.identifiers:
-            try:
-                namespaced = await self._ctx.scope_of(entry.group, entry.kind)
-            except Exception as error:  # discovery down: judge the scope later, from the poll's answers
-                self._log.info("cannot learn the scope of %s.%s yet: %s", entry.kind, entry.group, error)
-                namespaced = None
-            given = entry.namespace or ""
-            key = (entry.group, entry.kind, "" if namespaced is False else (given or namespace), entry.name)
-            refusal = self._refusal(entry.group, entry.kind, given, namespaced)
-            polled = None
-            if refusal is None:
-                polled = ObjMetadata(
-                    entry.group, entry.kind, "" if namespaced is False else namespace, entry.name
-                )
-            self._slots.append(
-                _Slot(key, polled, refusal, namespaced is not None, entry.optional, entry.timeout)
-            )
-            if refusal is not None:
-                self._reports[key] = ResourceReport(
-                    group=key[0],
-                    kind=key[1],
-                    namespace=key[2],
-                    name=key[3],
-                    status=Status.UNKNOWN,
-                    message=refusal,
-                    refusal=refusal,
-                    optional=entry.optional,
-                    timeout=entry.timeout,
-                )
-        for index, selector in enumerate(self._spec.selectors):
-            await self._plan_selector(index, selector)
+        answers = await self._members.open(
+            [(selector, scopes[(selector.group, selector.kind)]) for selector in spec.selectors], namespace
+        )
+        self._slots = plan(
+            spec,
+            namespace=namespace,
+            scopes=scopes,
+            answers=answers,
+            allow_cluster_scoped=self._ctx.settings.allow_cluster_scoped,
+        )
         # The member lists live on as slots (a re-plan parses the spec again); keep the settings alone.
-        self._spec = self._spec.model_copy(update={"identifiers": (), "selectors": (), "health_checks": ()})
+        self._spec = spec.model_copy(update={"identifiers": (), "selectors": (), "health_checks": ()})
+
+    async def _scope(self, group: str, kind: str) -> Scope:
+        try:
+            return await self._ctx.scope_of(group, kind)
+        except Exception as error:  # discovery down: judge the scope later, from the poll's answers
+            self._log.info("cannot learn the scope of %s.%s yet: %s", kind, group, error)
+            return None
 
     def _use_health_checks(self, spec: StatusWatchSpec) -> str | None:
         """Pick the poll for this spec's health checks (and the defaults); the problem if unusable."""
@@ -420,90 +332,10 @@ class Worker:
         self._poll = self._ctx.poller_for([self._cel])
         return None
 
-    async def _plan_selector(self, index: int, selector: SelectorSpec) -> None:
-        """Add a slot per object ``selector`` matches now (unless already a member), or a stand-in report."""
-        namespace = self.ref.namespace
-        key = (selector.group, selector.kind, namespace, f"selector[{index}]")
-        described = selector.selector.describe()
-        kind_label = f"{selector.kind}.{selector.group}" if selector.group else selector.kind
-
-        def stand_in(message: str, refusal: str | None = None) -> None:
-            self._slots.append(_Slot(key, None, None, True, selector.optional))
-            self._reports[key] = ResourceReport(
-                group=selector.group,
-                kind=selector.kind,
-                namespace=namespace,
-                name="",
-                status=Status.UNKNOWN,
-                message=message,
-                refusal=refusal,
-                optional=selector.optional,
-                selector=described,
-            )
-
-        source = self._ctx.members
-        if source is None:
-            stand_in("selectors are not served by this operator")
-            return
-        try:
-            namespaced = await self._ctx.scope_of(selector.group, selector.kind)
-        except Exception:  # discovery down: the view's answer will tell
-            namespaced = None
-        if namespaced is False:
-            refusal = (
-                f"{kind_label} is cluster-scoped; a selector picks objects in the StatusWatch's namespace"
-            )
-            stand_in(refusal, refusal)
-            return
-        changes = source(selector.group, selector.kind, namespace, selector.selector.to_dict())
-        first: asyncio.Future[frozenset[str]] = asyncio.ensure_future(anext(changes))
-        await asyncio.wait([first], timeout=self._ctx.members_wait)
-        if not first.done():
-            self._memberships.append(_Membership(None, changes, first))
-            stand_in(f"selector {described}: waiting for the list of {kind_label} objects")
-            return
-        try:
-            names = first.result()
-        except Exception as error:
-            await aclose(changes)
-            self._memberships.append(_Membership(None, None))
-            stand_in(f"selector {described}: {describe_error(error)}")
-            return
-        self._memberships.append(_Membership(names, changes))
-        if not names:
-            if not selector.allow_empty:
-                stand_in(
-                    f"selector {described} matches no {kind_label} in namespace {namespace!r} "
-                    "(set allowEmpty: true if that is fine)"
-                )
-            return
-        taken = {slot.report_key for slot in self._slots}
-        for name in sorted(names):
-            member = (selector.group, selector.kind, namespace, name)
-            if member not in taken:
-                polled = ObjMetadata(selector.group, selector.kind, namespace, name)
-                self._slots.append(_Slot(member, polled, None, namespaced is not None, selector.optional))
-
-    def _refusal(self, group: str, kind: str, given_namespace: str, namespaced: bool | None) -> str | None:
-        label = f"{kind}.{group}" if group else kind
-        if namespaced is False:
-            if not self._ctx.settings.allow_cluster_scoped:
-                return (
-                    f"{label} is cluster-scoped, and this operator serves cluster-scoped kinds only "
-                    "when started with --allow-cluster-scoped"
-                )
-            return None
-        if given_namespace and given_namespace != self.ref.namespace:
-            return (
-                f"namespace {given_namespace!r} is not this StatusWatch's namespace "
-                f"({self.ref.namespace!r}); a StatusWatch may only watch objects in its own namespace"
-            )
-        return None
-
     async def _pump(self) -> None:
         """Run the poll for the planned identifiers; restart it with back-off when it fails."""
         assert self._spec is not None
-        polled = {slot.polled: slot for slot in self._slots if slot.polled is not None}
+        polled = {ObjMetadata(*slot.key): slot for slot in self._slots if slot.polled}
         # The shared view keeps only what kstatus reads of each object; an expression may read any field, so
         # a StatusWatch with a member under a health check polls a view of whole objects, or, without one,
         # reads its members with GETs (kstatus's own way).
@@ -527,7 +359,7 @@ class Worker:
                         if not slot.scope_known and known and await self._became_refused(slot):
                             self._replan.set()
                             return
-                        self._reports[slot.report_key] = _report(slot, resource)
+                        self._reports[slot.key] = _report(slot, resource)
                         self._mark_dirty(loop.time())
                     elif isinstance(event, SyncEvent):
                         self._synced = True
@@ -545,15 +377,15 @@ class Worker:
             reason = f"polling stopped ({cause}); retrying in {delay:g}s"
             self._log.warning("%s", reason)
             for slot in polled.values():
-                self._reports[slot.report_key] = _report(slot, None, reason[:512])
+                self._reports[slot.key] = slot.report(reason[:512])
             self._synced = True
             self._mark_dirty(loop.time())
             await asyncio.sleep(delay)
 
-    async def _became_refused(self, slot: _Slot) -> bool:
+    async def _became_refused(self, slot: Slot) -> bool:
         """A kind unknown when planned is served now: refuse it if it turned out cluster-scoped."""
         try:
-            namespaced = await self._ctx.scope_of(slot.report_key[0], slot.report_key[1])
+            namespaced = await self._ctx.scope_of(*slot.key[:2])
         except Exception:  # discovery down: judge it again on the next answer
             return False
         return namespaced is False
@@ -619,14 +451,8 @@ class Worker:
         return loop.time() + max(0.0, seconds)
 
     def _ordered_reports(self, waiting: bool) -> list[ResourceReport]:
-        reports = []
-        for slot in self._slots:
-            report = self._reports.get(slot.report_key)
-            if report is None:
-                message = "Waiting for the first status" if waiting else "No status yet"
-                report = _report(slot, None, message)
-            reports.append(report)
-        return reports
+        message = "Waiting for the first status" if waiting else "No status yet"
+        return [self._reports.get(slot.key) or slot.report(message) for slot in self._slots]
 
     async def _write(self, status: dict[str, Any], encoded: bytes) -> None:
         delays = Delays(self._ctx.settings.write_retry)
@@ -657,85 +483,24 @@ class Worker:
         self._ctx.metrics.events_posted.labels(reason=reason).inc()
 
 
-def _report(slot: _Slot, resource: ResourceStatus | None, message: str = "") -> ResourceReport:
-    """The report for a slot: the polled status with its root cause, or Unknown with ``message``."""
-    group, kind, namespace, name = slot.report_key
-    status, reason = Status.UNKNOWN, ""
-    if resource is not None:
-        status, message = Status(resource.status), resource.message
-        if resource.why is not None:
-            reason = resource.why.reason
-            message = f"{message}; {resource.why.message}" if message else resource.why.message
+def _report(slot: Slot, resource: ResourceStatus) -> ResourceReport:
+    """A polled member's record: its status, with the root cause as reason and in the message."""
+    group, kind, namespace, name = slot.key
+    message, reason = resource.message, ""
+    if resource.why is not None:
+        reason = resource.why.reason
+        message = f"{message}; {resource.why.message}" if message else resource.why.message
     return ResourceReport(
         group=group,
         kind=kind,
         namespace=namespace,
         name=name,
-        status=status,
+        status=resource.status,
         message=message,
         reason=reason,
         optional=slot.optional,
         timeout=slot.timeout,
     )
-
-
-def view_members(view: SharedView) -> MemberSource:
-    """A :data:`MemberSource` on the shared view: one subscription per selector, answered from memory."""
-
-    async def members(
-        group: str, kind: str, namespace: str, selector: Mapping[str, Any]
-    ) -> AsyncIterator[frozenset[str]]:
-        async with view.subscribe(group, kind, namespace) as subscription:
-            await subscription.wait_synced()
-
-            def names() -> frozenset[str]:
-                found = subscription.list(namespace, selector)
-                return frozenset(str((obj.get("metadata") or {}).get("name") or "") for obj in found)
-
-            current = names()
-            yield current
-            async for _change in subscription:
-                if subscription.pending:  # a burst: judge once it has been taken in
-                    continue
-                latest = names()
-                if latest != current:
-                    current = latest
-                    yield current
-
-    return members
-
-
-async def load_default_health_checks(
-    client: Transport,
-    namespace: str,
-    name: str = HEALTH_CHECKS_CONFIGMAP,
-    logger: logging.Logger | None = None,
-) -> tuple[HealthCheck, ...]:
-    """The cluster-wide health checks from ConfigMap ``namespace/name``, key ``healthChecks.yaml``.
-
-    No ConfigMap (or no such key) means none. One that cannot be read or does not compile is logged as an
-    error and ignored: StatusWatches keep their own checks and kstatus rather than the operator not starting.
-    """
-    log = logger or logging.getLogger("statuswatch.controller")
-    try:
-        configmap = await client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
-    except ApiError as error:
-        if error.status != 404:
-            log.error("cannot read default health checks from ConfigMap %s/%s: %s", namespace, name, error)
-        return ()
-    except Exception as error:  # API down at start: run without defaults rather than not at all
-        log.error("cannot read default health checks from ConfigMap %s/%s: %s", namespace, name, error)
-        return ()
-    text = (configmap.get("data") or {}).get(HEALTH_CHECKS_KEY)
-    if not isinstance(text, str):
-        return ()
-    try:
-        checks = tuple(health_checks_from_yaml(text, source=f"ConfigMap {namespace}/{name}"))
-    except HealthCheckError as error:
-        log.error("default health checks ignored: %s", error)
-        return ()
-    log.info("%d default health check(s) from ConfigMap %s/%s", len(checks), namespace, name)
-    return checks
 
 
 def _status_json(body: Mapping[str, Any]) -> bytes | None:

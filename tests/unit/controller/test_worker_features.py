@@ -176,6 +176,42 @@ async def test_a_selector_on_a_kind_that_cannot_be_read_is_unknown_and_retried()
     await worker.stop()
 
 
+async def test_an_unreadable_selector_backs_off_instead_of_replanning_every_second() -> None:
+    # Issue 17: each re-plan took the first delay of a fresh back-off, so a selector on a kind the operator
+    # may not list re-planned (and restarted the whole poll) every second, forever.
+    poll, sink, members = ScriptedPoll(), MemorySink(), ScriptedMembers({("apps", "Deployment"): ["web"]})
+    members.fail("apps", "Deployment", ApiError(403, "Forbidden", "deployments.apps is forbidden"))
+    loop = asyncio.get_running_loop()
+    opened: list[float] = []
+
+    def source(group: str, kind: str, namespace: str, selector: Any) -> Any:
+        opened.append(loop.time())
+        return members(group, kind, namespace, selector)
+
+    ctx = dataclasses.replace(
+        context(poll, sink),
+        members=source,
+        settings=OperatorSettings(poll_restart_backoff=(1.0, 2.0, 5.0, 10.0, 30.0), write_retry=(0.5,)),
+    )
+    spec = {"identifiers": [{"kind": "ConfigMap", "name": "cfg"}], "selectors": [APP_SELECTOR]}
+    worker = Worker(ctx, body(1, **spec))
+    worker.start()
+    await asyncio.sleep(60)
+    assert [round(at - opened[0]) for at in opened] == [0, 1, 3, 8, 18, 48]  # 1, 2, 5, 10, 30 apart
+    assert len(poll.calls) == len(opened)  # every look re-plans and restarts the poll: no more often
+    assert "forbidden" in latest(sink)["resources"][1]["message"]
+
+    del members.errors[("apps", "Deployment")]  # allowed now: the next look finds the members
+    await asyncio.sleep(30)
+    assert poll.current.identifiers == [ObjMetadata("", "ConfigMap", "shop", "cfg"), WEB]
+    members.fail("apps", "Deployment", ApiError(403, "Forbidden", "deployments.apps is forbidden"))
+    worker.observe(body(2, **spec))  # a re-plan that fails again starts the back-off over
+    await asyncio.sleep(1.5)
+    assert [round(at - opened[0]) for at in opened[-2:]] == [90, 91]
+    await worker.stop()
+    assert members.open == 0
+
+
 async def test_a_selector_that_does_not_answer_in_time_is_waited_for() -> None:
     poll, sink = ScriptedPoll(), MemorySink()
 
