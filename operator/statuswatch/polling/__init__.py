@@ -20,7 +20,7 @@ from .errors import IdentifierError, NotSyncedError, StreamFailingError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent, Why
 from .identifiers import ObjMetadata
 from .reasons import describe_error
-from .router import ChangeListener, SubKey, View, ViewRouter, ViewSubscription, router_for
+from .router import ChangeListener, HealthListener, SubKey, View, ViewRouter, ViewSubscription, router_for
 from .staleness import grace_for, stream_verdict
 from .statusreaders import (
     DeploymentStatusReader,
@@ -42,6 +42,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "GenericStatusReader",
+    "HealthListener",
     "IdentifierError",
     "NotSyncedError",
     "ObjMetadata",

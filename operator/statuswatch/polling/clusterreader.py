@@ -36,19 +36,30 @@ class ClusterReader(Protocol):
         ...
 
     async def list(
-        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        selector: Mapping[str, Any],
+        *,
+        owner_uid: str | None = None,
     ) -> Sequence[Mapping[str, Any]]:
-        """Objects of a kind in a namespace whose labels match ``selector`` (matchLabels/matchExpressions)."""
+        """Objects of a kind in a namespace whose labels match ``selector`` (matchLabels/matchExpressions)
+        and, with ``owner_uid``, that have an ownerReference to that uid (the shared view answers this from
+        its owner index instead of scanning the kind's store)."""
         ...
 
     async def sync(self) -> None:
         """Called before each full cycle; a raised exception ends the poll with an ``ErrorEvent``."""
         ...
 
-    async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
+    async def wait_for_change(self, interval: float, *, idle: bool = False) -> set[ObjMetadata] | None:
         """Wait up to ``interval`` seconds; return the objects that changed, or ``None`` on time-out.
 
         Readers that cannot tell what changed just sleep and return ``None`` (everything is re-read).
+        ``idle``: every status is settled (no time-based rule pending), so a reader that is told of every
+        change may wait past ``interval`` until something changes (returning ``None`` when its streams'
+        health changes, so that the engine reads everything again).
         """
         ...
 

@@ -45,7 +45,13 @@ class DirectClusterReader:
             raise
 
     async def list(
-        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        selector: Mapping[str, Any],
+        *,
+        owner_uid: str | None = None,
     ) -> list[Mapping[str, Any]]:
         resource = await self._mapper.resolve(group, kind)
         namespace = namespace if resource.namespaced else ""
@@ -55,7 +61,8 @@ class DirectClusterReader:
             page = await self._client.get_json(resource.path(namespace), params)
             for item in page.get("items") or []:
                 # list items carry no apiVersion/kind; the status readers need both
-                items.append({"apiVersion": resource.api_version, "kind": resource.kind, **item})
+                if owner_uid is None or _owned_by(item, owner_uid):
+                    items.append({"apiVersion": resource.api_version, "kind": resource.kind, **item})
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items
@@ -64,9 +71,14 @@ class DirectClusterReader:
     async def sync(self) -> None:
         return None
 
-    async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
+    async def wait_for_change(self, interval: float, *, idle: bool = False) -> set[ObjMetadata] | None:
         await asyncio.sleep(interval)
         return None
 
     async def close(self) -> None:
         return None
+
+
+def _owned_by(item: Mapping[str, Any], uid: str) -> bool:
+    refs = (item.get("metadata") or {}).get("ownerReferences") or []
+    return any(isinstance(ref, Mapping) and ref.get("uid") == uid for ref in refs)

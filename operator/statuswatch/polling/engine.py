@@ -18,13 +18,18 @@ Cycle rules (kstatus's engine, with these additions):
 - between cycles the cluster reader is asked to wait up to ``poll_interval``. An event-driven reader (the
   shared view) returns early with the identifiers a change can affect and only those are re-read; when
   the interval runs out, a full cycle follows (it bounds staleness and re-evaluates time-based rules);
+- a full cycle recomputes only what changed: a settled status (see :mod:`.replay`) whose reads return
+  the same resourceVersions again stands as it is;
+- when every status is settled and every kind's scope is known, the wait is *idle*: an event-driven
+  reader may then wait for a change (or a change of its streams' health) without waking every interval,
+  since nothing can change without an event; readers that cannot tell what changed ignore it;
 - an exception from ``sync()`` or escaping a status reader ends the stream with an ``ErrorEvent``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -36,6 +41,7 @@ from .errors import IdentifierError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
 from .reasons import describe_error
+from .replay import Reads, Recorder, settled, unchanged
 from .statusreaders import StatusReader, default_status_readers, pick_reader
 
 if TYPE_CHECKING:
@@ -112,12 +118,14 @@ class StatusPoller:
         reader = self._cluster_reader(ids, options)
         try:
             scopes: _Scopes = {}
+            kinds = {(identifier.group, identifier.kind) for identifier in ids}
             await _learn_scopes(reader, ids, scopes)
             for identifier in ids:
                 if scopes.get((identifier.group, identifier.kind)) and not identifier.namespace:
                     yield ErrorEvent(IdentifierError(f"namespace is not set for {identifier}"))
                     return
             sent: dict[ObjMetadata, ResourceStatus] = {}
+            remembered: dict[ObjMetadata, tuple[ObjMetadata, Reads]] = {}
             to_read: Sequence[ObjMetadata] = ids
             full_cycle, synced = True, False
             while True:
@@ -130,7 +138,7 @@ class StatusPoller:
                         return
                 for identifier in to_read:
                     try:
-                        status = await self._read(reader, identifier, scopes)
+                        status = await self._read(reader, identifier, scopes, sent, remembered)
                     except Exception as error:
                         yield ErrorEvent(error)
                         return
@@ -140,22 +148,41 @@ class StatusPoller:
                 if not synced:
                     synced = True
                     yield SyncEvent()
-                changed = await reader.wait_for_change(options.poll_interval)
+                idle = len(scopes) >= len(kinds) and all(settled(status) for status in sent.values())
+                changed = await reader.wait_for_change(options.poll_interval, idle=idle)
                 full_cycle = changed is None
                 to_read = ids if changed is None else _affected(ids, changed, scopes)
         finally:
             await reader.close()
 
-    async def _read(self, reader: ClusterReader, identifier: ObjMetadata, scopes: _Scopes) -> ResourceStatus:
+    async def _read(
+        self,
+        reader: ClusterReader,
+        identifier: ObjMetadata,
+        scopes: _Scopes,
+        sent: Mapping[ObjMetadata, ResourceStatus],
+        remembered: dict[ObjMetadata, tuple[ObjMetadata, Reads]],
+    ) -> ResourceStatus:
         namespaced = scopes.get((identifier.group, identifier.kind))
         if namespaced and not identifier.namespace:
             error = IdentifierError(f"namespace is not set for {identifier}")
             return ResourceStatus(identifier, Status.UNKNOWN, describe_error(error), error=error)
         lookup = _lookup(identifier, namespaced)
+        memo = remembered.get(identifier)
+        previous = sent.get(identifier)
+        if memo is not None and previous is not None and memo[0] == lookup:  # noqa: SIM102 - await below
+            if await unchanged(reader, memo[1]):
+                return previous
         status_reader = pick_reader(self._readers, identifier.group, identifier.kind)
-        status = await status_reader.read_status(reader, lookup)
+        recorder = Recorder(reader)
+        status = await status_reader.read_status(recorder, lookup)
         if lookup != identifier:
             status = dataclasses.replace(status, identifier=identifier)
+        reads = recorder.remembered() if settled(status) else None
+        if reads is None:
+            remembered.pop(identifier, None)
+        else:
+            remembered[identifier] = (lookup, reads)
         return status
 
 

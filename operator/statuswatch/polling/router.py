@@ -20,6 +20,7 @@ with the listener's own identifiers that need a re-read. A poll therefore owns n
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -31,7 +32,15 @@ from statuswatch.watchlist.store import Change
 from .clusterreader import GENERATED_KINDS, kinds_to_read
 from .identifiers import ObjMetadata, group_of
 
-__all__ = ["ChangeListener", "SubKey", "View", "ViewRouter", "ViewSubscription", "router_for"]
+__all__ = [
+    "ChangeListener",
+    "HealthListener",
+    "SubKey",
+    "View",
+    "ViewRouter",
+    "ViewSubscription",
+    "router_for",
+]
 
 SubKey = tuple[str, str, str | None]  # group, kind, namespace (None: cluster-wide)
 
@@ -73,6 +82,16 @@ class ViewSubscription(Protocol):
         self, namespace: str | None = None, selector: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]: ...
 
+    def owned(
+        self, namespace: str | None, uid: str, selector: Mapping[str, Any] | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """Stored objects owned by ``uid`` (an index lookup), in ``namespace``, matching ``selector``."""
+        ...
+
+    async def wait_changed(self) -> None:
+        """Until the subscription's stream changes state (sync, error, resourceVersion)."""
+        ...
+
     def __aiter__(self) -> AsyncIterator[Change]: ...
 
 
@@ -90,14 +109,22 @@ class ChangeListener(Protocol):
         ...
 
 
+class HealthListener(Protocol):
+    """A poll holding a key, told when that key's stream changes health (synced, failing, recovered)."""
+
+    def stale(self) -> None: ...
+
+
 class _Entry:
-    """One stream key: its subscription, its drain task, who uses it, and its one bounded sync wait."""
+    """One stream key: its subscription, drain and health tasks, who uses it, its one bounded sync wait."""
 
     def __init__(self, key: SubKey, sub: ViewSubscription, deadline: float) -> None:
         self.key = key
         self.sub: ViewSubscription | None = sub
         self.users = 0
+        self.holders: dict[HealthListener, None] = {}
         self.drain: asyncio.Task[None] | None = None
+        self.health: asyncio.Task[None] | None = None
         self.waiter: asyncio.Task[None] | None = None
         self.deadline = deadline
         self.refreshed_at = float("-inf")
@@ -148,8 +175,9 @@ class ViewRouter:
         group, kind, namespace = key
         return view.subscribe(group, kind, namespace)
 
-    async def acquire(self, key: SubKey) -> None:
-        """Hold ``key`` (opening its subscription and drain task for the first user)."""
+    async def acquire(self, key: SubKey, holder: HealthListener | None = None) -> None:
+        """Hold ``key`` (opening its subscription and drain task for the first user); ``holder`` is told
+        of every change of the key's stream health until it releases the key."""
         entry = self._entries.get(key)
         if entry is None:
             loop = asyncio.get_running_loop()
@@ -164,14 +192,21 @@ class ViewRouter:
                 raise
             finally:
                 entry.opened.set()
-            entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+            self._start(entry, sub)
         elif not entry.opened.is_set():  # another poll is opening it right now
             await entry.opened.wait()
             if self._entries.get(key) is not entry:
                 raise RuntimeError(f"could not subscribe to {entry.describe()}")
         entry.users += 1
+        if holder is not None:
+            entry.holders[holder] = None
 
-    async def release(self, key: SubKey) -> None:
+    def _start(self, entry: _Entry, sub: ViewSubscription) -> None:
+        loop = asyncio.get_running_loop()
+        entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {entry.key}")
+        entry.health = loop.create_task(self._health(entry, sub), name=f"statuswatch health {entry.key}")
+
+    async def release(self, key: SubKey, holder: HealthListener | None = None) -> None:
         """Drop one use of ``key``; the last user closes its subscription and stops its tasks.
 
         The bookkeeping happens before the first await, so a cancelled caller never leaves a count behind;
@@ -181,6 +216,8 @@ class ViewRouter:
         if entry is None:
             return
         entry.users -= 1
+        if holder is not None:
+            entry.holders.pop(holder, None)
         if entry.users > 0:
             return
         del self._entries[key]
@@ -195,8 +232,8 @@ class ViewRouter:
             return
         entry.refreshed_at = loop.time()
         old = _Entry(key, entry.sub, entry.deadline)
-        old.drain, old.waiter = entry.drain, entry.waiter
-        entry.sub, entry.drain, entry.waiter = None, None, None
+        old.drain, old.waiter, old.health = entry.drain, entry.waiter, entry.health
+        entry.sub, entry.drain, entry.waiter, entry.health = None, None, None, None
         try:
             await _finish(old)
         finally:  # even when cancelled meanwhile: the key's other users must not be left without one
@@ -204,7 +241,8 @@ class ViewRouter:
                 sub = self._subscribe(key)
                 await sub.open()
                 entry.sub, entry.deadline = sub, loop.time() + self.sync_timeout
-                entry.drain = loop.create_task(self._drain(entry, sub), name=f"statuswatch drain {key}")
+                self._start(entry, sub)
+                _tell_stale(entry)  # a new stream: its holders must look at it
 
     async def wait_synced(self, keys: Iterable[SubKey]) -> None:
         """Wait until each key's stream synced or failed, at most until its sync deadline.
@@ -309,6 +347,20 @@ class ViewRouter:
                     return found
         return None
 
+    async def _health(self, entry: _Entry, sub: ViewSubscription) -> None:
+        """Tell the key's holders when its stream's health changes (idle polls have no timer to notice)."""
+        state = _health_state(sub)
+        try:
+            while True:
+                await sub.wait_changed()
+                now = _health_state(sub)
+                if now != state:
+                    state = now
+                    _tell_stale(entry)
+        except Exception:
+            _log.exception("health of %s is no longer followed", entry.describe())
+            _tell_stale(entry)
+
     async def _drain(self, entry: _Entry, sub: ViewSubscription) -> None:
         try:
             async for change in sub:
@@ -349,6 +401,22 @@ def _owners(obj: Mapping[str, Any], namespace: str, generators: set[tuple[str, s
     return owners
 
 
+def _health_state(sub: ViewSubscription) -> tuple[bool, type[Exception] | None, object]:
+    """What of a stream's state decides the staleness verdict (the failure's class, not its text)."""
+    error = sub.error
+    if error is None:
+        return (sub.synced, None, None)
+    return (sub.synced, type(error), getattr(error, "status", None))
+
+
+def _tell_stale(entry: _Entry) -> None:
+    for holder in list(entry.holders):
+        try:
+            holder.stale()
+        except Exception:  # one broken poll must not starve the others
+            _log.exception("a poll failed to take a health change of %s", entry.describe())
+
+
 async def _wait_synced(sub: ViewSubscription, deadline: float) -> None:
     try:
         async with asyncio.timeout_at(deadline):
@@ -359,7 +427,7 @@ async def _wait_synced(sub: ViewSubscription, deadline: float) -> None:
 
 async def _finish(entry: _Entry) -> None:
     """Stop an entry's tasks and close its subscription, even if the caller is cancelled meanwhile."""
-    tasks = [task for task in (entry.drain, entry.waiter) if task is not None]
+    tasks = [task for task in (entry.drain, entry.waiter, entry.health) if task is not None]
     sub, entry.sub = entry.sub, None
     cancelled = False
     try:

@@ -129,6 +129,12 @@ class GenericStatusReader(ObjectStatusReader):
         return True
 
 
+def _uid(owner: Mapping[str, Any]) -> str | None:
+    """The owner's uid, to list its children by (None: plain manifests without one, selector alone)."""
+    uid = (owner.get("metadata") or {}).get("uid")
+    return uid if isinstance(uid, str) and uid else None
+
+
 def _owned_by(child: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
     uid = (owner.get("metadata") or {}).get("uid")
     if not uid:  # plain manifests in tests have no uid: the selector alone decides
@@ -153,7 +159,9 @@ async def _children(
     if not isinstance(selector, Mapping):
         raise ValueError(f"{identifier.kind} {identifier.name} has no selector")
     to_query(selector)  # fail on a malformed selector even when nothing would be listed
-    objects = await reader.list(child_kind[0], child_kind[1], identifier.namespace, selector)
+    objects = await reader.list(
+        child_kind[0], child_kind[1], identifier.namespace, selector, owner_uid=_uid(owner)
+    )
     statuses = [await judge(obj) for obj in objects if _owned_by(obj, owner)]
     return tuple(sorted(statuses, key=_sort_key))
 
@@ -225,7 +233,7 @@ async def explain_status(
         try:
             selector = (obj.get("spec") or {}).get("selector")
             if isinstance(selector, Mapping):
-                pods = await reader.list("", "Pod", ident.namespace, selector)
+                pods = await reader.list("", "Pod", ident.namespace, selector, owner_uid=_uid(obj))
                 why = first_blocking_pod(pod for pod in pods if _owned_by(pod, obj))
                 if why is not None:
                     return dataclasses.replace(explained, why=why)

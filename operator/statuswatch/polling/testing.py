@@ -13,6 +13,7 @@ The type checker holds the fakes to the same protocols as the real readers and v
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -79,6 +80,7 @@ class FakeClusterReader:
         self.script = list(script)
         self.gets: list[ObjMetadata] = []
         self.syncs = 0
+        self.idle_waits: list[bool] = []
         self.closed = False
 
     def _namespace(self, group: str, kind: str, namespace: str) -> str:
@@ -107,14 +109,22 @@ class FakeClusterReader:
         return self.objects.get((group, kind, self._namespace(group, kind, namespace), name))
 
     async def list(
-        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        selector: Mapping[str, Any],
+        *,
+        owner_uid: str | None = None,
     ) -> list[Mapping[str, Any]]:
         self._check(group, kind)
         namespace = self._namespace(group, kind, namespace)
         return [
             obj
             for (g, k, ns, _), obj in self.objects.items()
-            if (g, k, ns) == (group, kind, namespace) and matches(selector, obj)
+            if (g, k, ns) == (group, kind, namespace)
+            and matches(selector, obj)
+            and (owner_uid is None or owner_uid in _owner_uids(obj))
         ]
 
     async def sync(self) -> None:
@@ -122,7 +132,8 @@ class FakeClusterReader:
         if self.sync_error is not None:
             raise self.sync_error
 
-    async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
+    async def wait_for_change(self, interval: float, *, idle: bool = False) -> set[ObjMetadata] | None:
+        self.idle_waits.append(idle)
         await asyncio.sleep(0)
         if not self.script:
             await asyncio.Event().wait()
@@ -178,6 +189,11 @@ class FakeSubscription:
     def list(
         self, namespace: str | None = None, selector: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        return self._select(namespace, selector)
+
+    def _select(
+        self, namespace: str | None, selector: Mapping[str, Any] | None
+    ) -> builtins.list[dict[str, Any]]:
         group, kind, _ = self.key
         match = compile_selector(selector)
         return [
@@ -187,6 +203,14 @@ class FakeSubscription:
             and (namespace is None or ns == namespace)
             and match((obj.get("metadata") or {}).get("labels") or {})
         ]
+
+    def owned(
+        self, namespace: str | None, uid: str, selector: Mapping[str, Any] | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        return [obj for obj in self._select(namespace, selector) if uid in _owner_uids(obj)]
+
+    async def wait_changed(self) -> None:
+        await self.view.state_changed.wait()
 
     def push(self, change: Change) -> None:
         if self.opened and not self.closed:
@@ -248,6 +272,11 @@ class FakeView:
             group, kind, namespace = sub.key
             if (group, kind) == (i.group, i.kind) and namespace in (None, i.namespace or None):
                 sub.push(change)
+
+
+def _owner_uids(obj: Mapping[str, Any]) -> list[Any]:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return [ref.get("uid") for ref in refs if isinstance(ref, Mapping)]
 
 
 def _check_protocols(reader: FakeClusterReader, view: FakeView, sub: FakeSubscription) -> None:

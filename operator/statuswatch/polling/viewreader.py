@@ -4,7 +4,13 @@ Every (group, kind, namespace) the identifiers need, generated kinds included, i
 ``SharedView`` (cluster-wide for cluster-scoped kinds, whatever namespace the identifier carries). Keys are
 held through the view's :class:`~.router.ViewRouter`, so concurrent polls on one view share one
 subscription and one drain task per key, and a change wakes only the polls it can affect. Reads are served
-from the view's store: no API request per cycle.
+from the view's store: no API request per cycle; a Deployment's ReplicaSets and Pods come from the store's
+owner index.
+
+Idle polls do not wake. When the engine says the wait is idle (every status settled) and every stream
+this poll reads is synced and healthy, every possible change arrives as an event, so the wait has no
+time-out; a change of a held stream's health (the router's :meth:`stale`) ends it with a full cycle, and
+from then on, while a stream is unhealthy, the poll wakes every interval again as staleness requires.
 
 What a read answers while a stream is not healthy follows :mod:`.staleness`: the first full cycle waits
 (once per key, bounded) for streams to sync; after that a read never waits, it answers ``Unknown`` with
@@ -66,6 +72,7 @@ class ViewClusterReader:
         self._changed: set[ObjMetadata] = set()
         self._wake = asyncio.Event()
         self._due: float | None = None
+        self._stale = False
         self._closed = False
 
     @property
@@ -121,13 +128,13 @@ class ViewClusterReader:
         self._router.watch(self, callers)
         for key in needed:
             if key not in self._held:
-                await self._router.acquire(key)  # counts the use, or raises: never half done
+                await self._router.acquire(key, self)  # counts the use, or raises: never half done
                 self._held.add(key)
             else:
                 await self._maybe_refresh(key)
         for key in sorted(self._held - set(needed) - self._on_demand, key=str):
             self._held.discard(key)
-            await self._router.release(key)
+            await self._router.release(key, self)
         await self._router.wait_synced(needed)
 
     async def _maybe_refresh(self, key: SubKey) -> None:
@@ -150,7 +157,7 @@ class ViewClusterReader:
 
     async def _readable(self, key: SubKey) -> ViewSubscription:
         if key not in self._held:
-            await self._router.acquire(key)
+            await self._router.acquire(key, self)
             self._held.add(key)
             self._on_demand.add(key)
             await self._router.wait_synced([key])
@@ -176,15 +183,57 @@ class ViewClusterReader:
         return sub.get(namespace or None, name)
 
     async def list(
-        self, group: str, kind: str, namespace: str, selector: Mapping[str, Any]
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        selector: Mapping[str, Any],
+        *,
+        owner_uid: str | None = None,
     ) -> Sequence[Mapping[str, Any]]:
         to_query(selector)  # same validation as the direct reader
         key, namespace = await self._key(group, kind, namespace)
         sub = await self._readable(key)
+        if owner_uid is not None:
+            return sub.owned(namespace or None, owner_uid, selector)
         return sub.list(namespace or None, selector)
 
-    async def wait_for_change(self, interval: float) -> set[ObjMetadata] | None:
+    def stale(self) -> None:
+        """The health of a stream this poll reads changed (synced, failing, recovered): read everything."""
+        self._stale = True
+        self._wake.set()
+
+    def _quiet(self) -> bool:
+        """Every held stream is synced and healthy, so every change will be told (no timer needed)."""
+        for key in self._held:
+            sub = self._router.subscription(key)
+            if sub is None or not sub.synced or sub.error is not None:
+                return False
+        return True
+
+    def _take_stale(self) -> bool:
+        """Whether a health change asked for a full cycle (which then starts a fresh interval)."""
+        if not self._stale:
+            return False
+        self._stale = False
+        self._due = None
+        self._changed.clear()
+        return True
+
+    async def wait_for_change(self, interval: float, *, idle: bool = False) -> set[ObjMetadata] | None:
         loop = asyncio.get_running_loop()
+        if self._take_stale():
+            return None
+        if idle and self._quiet():
+            # Nothing can change without an event: no wake-up per interval (see the module docstring).
+            self._due = None
+            while not self._changed and not self._stale:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._take_stale():
+                return None
+            changed, self._changed = self._changed, set()
+            return changed
         if self._due is None:
             self._due = loop.time() + interval
         if loop.time() >= self._due:  # a steady flow of changes must not starve the full cycle
@@ -200,6 +249,8 @@ class ViewClusterReader:
                 self._due = None
                 self._changed.clear()
                 return None
+        if self._take_stale():
+            return None
         changed, self._changed = self._changed, set()
         return changed
 
@@ -213,7 +264,7 @@ class ViewClusterReader:
         cancelled = False
         for key in held:
             try:
-                await self._router.release(key)
+                await self._router.release(key, self)
             except asyncio.CancelledError:
                 cancelled = True
         if self._own_view is not None:

@@ -4,6 +4,10 @@ Kept free of I/O so the subtle parts (dedup, relist tombstones, uid replacement)
 A relist is a mark-and-sweep over the live store: snapshot objects are applied one by one as they stream in
 (so no second full copy is held, cf. kubernetes#113305) and keys never seen by the end of the snapshot are
 reported as DELETED, the tombstones that a plain re-watch would never deliver.
+
+The store also keeps an owner index (owner uid -> the keys of the objects whose ``ownerReferences`` name it),
+updated on every put and delete, so that a Deployment's ReplicaSets and a ReplicaSet's Pods are found in
+time proportional to how many there are, not by scanning every ReplicaSet or Pod of the cluster.
 """
 
 from __future__ import annotations
@@ -38,6 +42,21 @@ def object_key(obj: Mapping[str, Any]) -> Key:
 def _uid_rv(obj: Mapping[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return (meta.get("uid") or "", meta.get("resourceVersion") or "")
+
+
+def _owner_uids(obj: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The uids named by ``obj``'s ownerReferences (malformed entries are ignored)."""
+    if obj is None:
+        return ()
+    refs = (obj.get("metadata") or {}).get("ownerReferences")
+    if not isinstance(refs, list):
+        return ()
+    uids: list[str] = []
+    for ref in refs:
+        uid = ref.get("uid") if isinstance(ref, Mapping) else None
+        if isinstance(uid, str) and uid and uid not in uids:
+            uids.append(uid)
+    return tuple(uids)
 
 
 def _older(rv: str, than: str) -> bool:
@@ -83,6 +102,7 @@ class Store:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._filter_size = DEFAULT_FILTER_SIZE if filter_size is None else filter_size
         self._marks: set[Key] | None = None
+        self._owned: dict[str, dict[Key, None]] = {}  # owner uid -> keys of the objects it owns
         if self._filter_size < 0:
             raise ValueError("filter_size must be >= 0")
 
@@ -94,6 +114,31 @@ class Store:
 
     def values(self) -> Iterator[dict[str, Any]]:
         return iter(list(self._objects.values()))
+
+    def owned(self, uid: str) -> list[dict[str, Any]]:
+        """The stored objects with an ownerReference to ``uid`` (from the index: no scan of the store)."""
+        keys = self._owned.get(uid)
+        return [self._objects[key] for key in keys] if keys else []
+
+    @property
+    def owners(self) -> int:
+        """How many owner uids the index holds (for tests and diagnostics)."""
+        return len(self._owned)
+
+    def _index(self, key: Key, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+        """Move ``key`` in the owner index from ``old``'s owners to ``new``'s (either may be None)."""
+        before, after = _owner_uids(old), _owner_uids(new)
+        if before == after:
+            return
+        for uid in before:
+            if uid not in after:
+                keys = self._owned.get(uid)
+                if keys is not None:
+                    keys.pop(key, None)
+                    if not keys:
+                        del self._owned[uid]
+        for uid in after:
+            self._owned.setdefault(uid, {})[key] = None
 
     @property
     def in_snapshot(self) -> bool:
@@ -133,7 +178,12 @@ class Store:
         if marks is None:
             return []
         gone = [k for k in self._objects if k not in marks]
-        return [Change("DELETED", self._objects.pop(k)) for k in gone]
+        changes = []
+        for key in gone:
+            old = self._objects.pop(key)
+            self._index(key, old, None)
+            changes.append(Change("DELETED", old))
+        return changes
 
     def apply_event(self, event_type: str, obj: dict[str, Any]) -> list[Change]:
         """One live watch event. Types are re-derived from the store so consumers see a consistent story."""
@@ -149,6 +199,7 @@ class Store:
             if old is None or _uid_rv(old)[0] != uid_rv[0]:
                 return []  # already gone, or the key now belongs to a newer object
             del self._objects[key]
+            self._index(key, old, None)
             return [Change("DELETED", obj)]
         if old is not None and _uid_rv(old) == uid_rv:
             return []
@@ -158,6 +209,7 @@ class Store:
 
     def _put(self, key: Key, old: dict[str, Any] | None, obj: dict[str, Any]) -> list[Change]:
         self._objects[key] = obj
+        self._index(key, old, obj)
         if old is None:
             return [Change("ADDED", obj)]
         if _uid_rv(old)[0] != _uid_rv(obj)[0]:

@@ -36,6 +36,7 @@ last one.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 from collections import deque
@@ -497,6 +498,34 @@ class Subscription:
             if match(meta.get("labels") or {}):
                 result.append(obj)
         return result
+
+    def owned(
+        self, namespace: str | None, uid: str, selector: Selector | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """Stored objects with an ownerReference to ``uid`` (the store's owner index, no scan), optionally
+        in one namespace and matching a label selector (read-only)."""
+        namespace = self._scope(namespace)
+        if self._only is not None and namespace is not None and namespace != self._only:
+            return []
+        candidates = self.stream.store.owned(uid)
+        if not candidates:
+            return []
+        match = compile_selector(selector)
+        result = []
+        for obj in candidates:
+            meta = obj.get("metadata") or {}
+            found = meta.get("namespace") or ""
+            if self._only is not None and found not in ("", self._only):
+                continue
+            if namespace is not None and found != namespace:
+                continue
+            if match(meta.get("labels") or {}):
+                result.append(obj)
+        return result
+
+    async def wait_changed(self) -> None:
+        """Until the serving stream's state (sync, error, resourceVersion) changes, or it is moved."""
+        await self.stream.wait_changed()
 
     # -- changes -----------------------------------------------------------------------------------
 

@@ -122,6 +122,19 @@ async def test_without_a_resolvable_owner_every_generating_watcher_in_the_namesp
     await router.close()
 
 
+async def test_changes_to_objects_nobody_watches_wake_nobody() -> None:
+    router, view, listeners = await routing_view()
+    # an unwatched Deployment's tree, with its ReplicaSet in the store
+    view.put(replicaset("api-1", "api", uid="r5", owner="d5"), notify=False)
+    assert routed(router, deployment("api", uid="d5")) == {}
+    assert routed(router, replicaset("api-2", "api", uid="r6", owner="d5")) == {}
+    assert routed(router, pod("api-1-a", "api", owner="r5", owner_name="api-1")) == {}
+    assert routed(router, configmap("unlisted")) == {}
+    assert routed(router, configmap("cfg", namespace="other")) == {}
+    assert all(listener.calls == [] for listener in listeners.values())
+    await router.close()
+
+
 async def test_unwatch_stops_routing() -> None:
     router, _, listeners = await routing_view()
     router.unwatch(listeners["web"])
@@ -164,7 +177,7 @@ async def test_a_thousand_polls_share_one_subscription_per_key_and_a_change_wake
     assert router.keys == dict.fromkeys(keys, count)
     assert sorted(view.opened) == sorted(keys)  # one subscription per stream key, not per poll
     helpers = asyncio.all_tasks() - before - set(polls)
-    assert len(helpers) == 3  # one drain task per key; a poll owns no task of its own
+    assert len(helpers) == 6  # a drain and a health task per key; a poll owns no task of its own
     assert latest == [Status.IN_PROGRESS] * count
 
     woken.clear()

@@ -169,3 +169,59 @@ def test_older_etcd_revision_of_the_same_object_is_never_applied() -> None:
     # A new object under the same name (new uid) is not "older", whatever its revision.
     out = store.apply_event("ADDED", obj("a", "3", uid="other"))
     assert [c.type for c in out] == ["DELETED", "ADDED"]
+
+
+def owned_obj(name: str, rv: str, uid: str, *owners: str, ns: str = "default") -> dict[str, Any]:
+    o = obj(name, rv, uid, ns)
+    o["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs-{u}", "uid": u, "controller": True}
+        for u in owners
+    ]
+    return o
+
+
+def names(objects: list[dict[str, Any]]) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in objects)
+
+
+def test_owner_index_follows_add_modify_owner_change_and_delete() -> None:
+    store = Store(filter_size=0)
+    store.apply_event("ADDED", owned_obj("a", "1", "ua", "rs1"))
+    store.apply_event("ADDED", owned_obj("b", "2", "ub", "rs1", "rs2"))
+    store.apply_event("ADDED", obj("c", "3", "uc"))  # owns nothing, owned by nothing
+    assert names(store.owned("rs1")) == ["a", "b"]
+    assert names(store.owned("rs2")) == ["b"]
+    assert store.owned("nobody") == []
+    # a status change keeps the owners, and the index serves the newest object
+    store.apply_event("MODIFIED", owned_obj("a", "4", "ua", "rs1"))
+    assert [o["metadata"]["resourceVersion"] for o in store.owned("rs1") if o["metadata"]["name"] == "a"] == [
+        "4"
+    ]
+    # the owner changes: a leaves rs1 for rs2
+    store.apply_event("MODIFIED", owned_obj("a", "5", "ua", "rs2"))
+    assert names(store.owned("rs1")) == ["b"]
+    assert names(store.owned("rs2")) == ["a", "b"]
+    # orphaned: no owner reference any more
+    store.apply_event("MODIFIED", owned_obj("b", "6", "ub"))
+    assert store.owned("rs1") == []
+    assert names(store.owned("rs2")) == ["a"]
+    store.apply_event("DELETED", owned_obj("a", "7", "ua", "rs2"))
+    assert store.owned("rs2") == []
+    assert store.owners == 0
+
+
+def test_owner_index_follows_relists_and_uid_replacement() -> None:
+    store = Store(filter_size=0)
+    store.begin_snapshot()
+    store.apply_snapshot(owned_obj("a", "1", "ua", "rs1"))
+    store.apply_snapshot(owned_obj("b", "2", "ub", "rs1"))
+    store.finish_snapshot()
+    assert names(store.owned("rs1")) == ["a", "b"]
+    # relist: b vanished (swept), a was re-created under the same name by another owner
+    store.begin_snapshot()
+    store.apply_snapshot(owned_obj("a", "9", "ua2", "rs2"))
+    swept = store.finish_snapshot()
+    assert summary(swept) == [("DELETED", "b", "2")]
+    assert store.owned("rs1") == []
+    assert names(store.owned("rs2")) == ["a"]
+    assert store.owners == 1
