@@ -12,8 +12,8 @@ for tools that only read that; ``AllCurrent`` is this operator's own answer for 
 
 Optional members are listed in ``resources`` but left out of everything else: the aggregate, ``progress``,
 AllCurrent (whose message still names the optional ones that are not there yet), Stalled. A member with its
-own ``timeout`` makes Stalled True (reason Timeout, the member named) while it is past that deadline and not
-in the desired status; the deadline counts from the same moment as ``spec.timeout``.
+own ``timeout`` makes Stalled True (reason MemberTimeout, the member named) while it is past that deadline
+and not in the desired status; the deadline counts from the same moment as ``spec.timeout``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from statuswatch.controller.models import (
+    MAX_RESOURCE_MESSAGE,
     ConditionRecord,
-    ResourceEntry,
     ResourceReport,
     StatusRecord,
     StatusWatchSpec,
@@ -40,9 +40,11 @@ __all__ = [
     "MAX_CONDITION_MESSAGE",
     "MAX_ITEM_MESSAGE",
     "MAX_RESOURCE_MESSAGE",
+    "MEMBER_TIMEOUT",
     "READY",
     "RECONCILING",
     "STALLED",
+    "TIMEOUT",
     "StatusUpdate",
     "Transition",
     "build_status",
@@ -55,8 +57,12 @@ STALLED = "Stalled"
 #: The conditions a StatusWatch carries, in the order they are written.
 CONDITION_TYPES = (ALL_CURRENT, READY, RECONCILING, STALLED)
 
+#: Stalled's reasons for time running out: ``spec.timeout`` (sticky until the spec changes or the members get
+#: there), and a member's own ``timeout`` (True only while that member is late).
+TIMEOUT = "Timeout"
+MEMBER_TIMEOUT = "MemberTimeout"
+
 MAX_CONDITION_MESSAGE = 1024
-MAX_RESOURCE_MESSAGE = 512
 # Each resource's part of a condition message, so one verbose resource cannot crowd out the others.
 MAX_ITEM_MESSAGE = 200
 
@@ -121,7 +127,7 @@ def build_status(
     optional = [report for report in reports if report.optional and report.refusal is None]
     reports = [report for report in reports if not report.optional or report.refusal is not None]
     # A refused identifier is Unknown whatever the report says: nothing about the object may leak.
-    statuses = [Status.UNKNOWN if report.refusal is not None else Status(report.status) for report in reports]
+    statuses = [Status.UNKNOWN if report.refusal is not None else report.status for report in reports]
     overall = Status.UNKNOWN if invalid else aggregate(statuses, desired)
     done = sum(1 for status in statuses if status == desired)
 
@@ -167,7 +173,7 @@ def build_status(
         observed_generation=generation,
         aggregate_status=overall.value,
         progress=f"{done}/{len(reports)}",
-        resources=tuple(_entry(report) for report in everyone),
+        resources=everyone,
         spec_observed_time=spec_observed,
         conditions=conditions,
     )
@@ -185,7 +191,7 @@ def _all_current(
     blocking = [
         (report, status) for report, status in zip(reports, statuses, strict=True) if status != desired
     ]
-    lagging = [(report, Status(report.status)) for report in optional if report.status != desired]
+    lagging = [(report, report.status) for report in optional if report.status != desired]
     if not blocking:
         noun, verb = ("resource", "is") if total == 1 else ("resources", "are")
         reason = "AllCurrent" if desired == Status.CURRENT else "AllNotFound"
@@ -238,7 +244,7 @@ def _stalled(
     if late:
         return _Verdict(
             _TRUE,
-            "Timeout",
+            MEMBER_TIMEOUT,
             _join_limited(f"{len(late)} of {len(reports)} past their own timeout: ", late),
         ), None
     if spec.timeout is None:
@@ -248,7 +254,7 @@ def _stalled(
     ]
     timed_out = _Verdict(
         _TRUE,
-        "Timeout",
+        TIMEOUT,
         _listing(
             f"Not all {desired.value} within {format_duration(spec.timeout)}: "
             f"{len(blocking)} of {len(reports)} not {desired.value}: ",
@@ -261,8 +267,7 @@ def _stalled(
     if (
         earlier is not None
         and earlier.status == _TRUE
-        and earlier.reason == "Timeout"
-        and earlier.message.startswith("Not all ")  # not a member's own timeout, which is not sticky
+        and earlier.reason == TIMEOUT  # spec.timeout; a member's own (MemberTimeout) is not sticky
         and before.observed_generation == generation
     ):
         return timed_out, None
@@ -319,7 +324,7 @@ def _transitions(before: StatusRecord, all_current: _Verdict, stalled: _Verdict)
     if all_current.status == _TRUE and not _was_true(before, ALL_CURRENT):
         events.append(Transition("Normal", all_current.reason, all_current.message))
     if stalled.status == _TRUE and not _was_true(before, STALLED):
-        reason = "TimedOut" if stalled.reason == "Timeout" else "Stalled"
+        reason = "TimedOut" if stalled.reason in (TIMEOUT, MEMBER_TIMEOUT) else "Stalled"
         events.append(Transition("Warning", reason, stalled.message))
     return tuple(events)
 
@@ -327,21 +332,6 @@ def _transitions(before: StatusRecord, all_current: _Verdict, stalled: _Verdict)
 def _was_true(before: StatusRecord, type_: str) -> bool:
     earlier = before.condition(type_)
     return earlier is not None and earlier.status == _TRUE
-
-
-def _entry(report: ResourceReport) -> ResourceEntry:
-    refused = report.refusal is not None
-    return ResourceEntry(
-        group=report.group,
-        kind=report.kind,
-        namespace=report.namespace,
-        name=report.name,
-        status=Status.UNKNOWN.value if refused else Status(report.status).value,
-        message=_cut(report.refusal if report.refusal is not None else report.message, MAX_RESOURCE_MESSAGE),
-        reason="" if refused else report.reason,
-        optional=report.optional,
-        selector=report.selector,
-    )
 
 
 def _refused_message(reports: Sequence[ResourceReport]) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_EXPRESSION_LENGTH",
     "MAX_HEALTH_CHECKS",
     "MAX_IDENTIFIERS",
+    "MAX_RESOURCE_MESSAGE",
     "MAX_SELECTORS",
     "MIN_POLL_INTERVAL",
     "NAMESPACE_PATTERN",
@@ -41,7 +42,6 @@ __all__ = [
     "HealthCheckSpec",
     "IdentifierSpec",
     "LabelSelectorSpec",
-    "ResourceEntry",
     "ResourceReport",
     "SelectorRequirementSpec",
     "SelectorSpec",
@@ -474,15 +474,22 @@ def utc_seconds(moment: datetime) -> datetime:
     return aware.replace(microsecond=0)
 
 
+#: The longest ``message`` of a ``status.resources`` entry; longer ones are cut with "...".
+MAX_RESOURCE_MESSAGE = 512
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceReport:
-    """What the operator learned about one identifier, in spec order, ready to be written to the status.
+    """One member, from the poll to its ``status.resources`` entry: the one record of a member's status.
 
-    ``namespace`` is "" for cluster-scoped resources. ``refusal`` is set when the operator refuses to look
-    at the object at all (another namespace, cluster-scoped kinds not allowed); the status then says
-    Unknown and the refusal, and nothing about the object itself.
+    The worker makes it from the poll's answer (or from its plan, for a member it does not poll) and the
+    status is built from it directly; :meth:`to_dict` is its entry. ``namespace`` is "" for cluster-scoped
+    resources. ``refusal`` is set when the operator refuses to look at the object at all (another
+    namespace, cluster-scoped kinds not allowed); the entry then says Unknown and the refusal, and nothing
+    about the object itself.
 
-    ``reason`` is the root cause's CamelCase reason when one is known (``ImagePullBackOff``); ``optional``
+    ``reason`` is the root cause's CamelCase reason when one is known (``ImagePullBackOff``); ``rule`` which
+    rule decided the status (``kstatus``, ``healthCheck``; "" when nothing was polled); ``optional``
     members never hold AllCurrent back; ``timeout`` is the member's own deadline. ``selector`` is set on the
     stand-in report of a selector that matched nothing (``name`` is then "").
     """
@@ -498,6 +505,7 @@ class ResourceReport:
     optional: bool = False
     timeout: timedelta | None = None
     selector: str = ""
+    rule: str = ""
 
     def label(self) -> str:
         """``deployment/web``: the resource as kubectl users name it in messages."""
@@ -505,54 +513,28 @@ class ResourceReport:
             return f"{self.kind.lower()} selector {self.selector}"
         return f"{self.kind.lower()}/{self.name}"
 
-
-@dataclass(frozen=True, slots=True)
-class ResourceEntry:
-    """One item of ``status.resources``."""
-
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    status: str
-    message: str
-    reason: str = ""
-    optional: bool = False
-    selector: str = ""
-
     def to_dict(self) -> dict[str, Any]:
+        """The ``status.resources`` entry: a refused member says Unknown and the refusal, nothing else.
+
+        ``rule`` is not written yet: the CRD has no field for it (the rules layer adds both)."""
+        refused = self.refusal is not None
         entry: dict[str, Any] = {"group": self.group, "kind": self.kind}
         if self.namespace:
             entry["namespace"] = self.namespace
-        entry.update(name=self.name, status=self.status, message=self.message)
+        message = self.refusal if self.refusal is not None else self.message
+        if len(message) > MAX_RESOURCE_MESSAGE:
+            message = message[: MAX_RESOURCE_MESSAGE - 3] + "..."
+        entry.update(
+            name=self.name, status=Status.UNKNOWN.value if refused else self.status.value, message=message
+        )
         # Only when set, so a StatusWatch that uses none of these writes exactly what it always did.
-        if self.reason:
+        if self.reason and not refused:
             entry["reason"] = self.reason
         if self.optional:
             entry["optional"] = True
         if self.selector:
             entry["selector"] = self.selector
         return entry
-
-    @classmethod
-    def from_dict(cls, raw: object) -> ResourceEntry | None:
-        """The entry, or None when ``raw`` lacks a kind, name or status; never raises."""
-        if not isinstance(raw, Mapping):
-            return None
-        kind, name, status = raw.get("kind"), raw.get("name"), raw.get("status")
-        if not (isinstance(kind, str) and isinstance(name, str) and isinstance(status, str)):
-            return None
-        return cls(
-            group=_text(raw.get("group")),
-            kind=kind,
-            namespace=_text(raw.get("namespace")),
-            name=name,
-            status=status,
-            message=_text(raw.get("message")),
-            reason=_text(raw.get("reason")),
-            optional=raw.get("optional") is True,
-            selector=_text(raw.get("selector")),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,12 +577,14 @@ class ConditionRecord:
 
 @dataclass(frozen=True, slots=True)
 class StatusRecord:
-    """A StatusWatch's whole ``status``; every field may be absent when read back from the cluster."""
+    """A StatusWatch's whole ``status``; every field may be absent when read back from the cluster.
+
+    ``resources`` are written, never read back: nothing is decided from a previous status's members."""
 
     observed_generation: int | None = None
     aggregate_status: str | None = None
     progress: str | None = None
-    resources: tuple[ResourceEntry, ...] = ()
+    resources: tuple[ResourceReport, ...] = ()
     spec_observed_time: datetime | None = None
     conditions: tuple[ConditionRecord, ...] = ()
 
@@ -630,9 +614,7 @@ class StatusRecord:
             return cls()
         aggregate = raw.get("aggregateStatus")
         progress = raw.get("progress")
-        resources = raw.get("resources")
         conditions = raw.get("conditions")
-        entries = [ResourceEntry.from_dict(item) for item in resources] if isinstance(resources, list) else []
         read_conditions: list[ConditionRecord] = []
         if isinstance(conditions, list):
             seen: set[str] = set()
@@ -645,7 +627,6 @@ class StatusRecord:
             observed_generation=_generation(raw.get("observedGeneration")),
             aggregate_status=aggregate if isinstance(aggregate, str) else None,
             progress=progress if isinstance(progress, str) else None,
-            resources=tuple(entry for entry in entries if entry is not None),
             spec_observed_time=parse_time(raw.get("specObservedTime")),
             conditions=tuple(read_conditions),
         )

@@ -340,7 +340,8 @@ class Worker:
         # a StatusWatch with a member under a health check polls a view of whole objects, or, without one,
         # reads its members with GETs (kstatus's own way).
         cel = self._cel
-        whole = cel is not None and any(cel.supports(ident.group, ident.kind) for ident in polled)
+        checked = {ident for ident in polled if cel is not None and cel.supports(ident.group, ident.kind)}
+        whole = bool(checked)
         use_cache = self._ctx.whole_objects or not whole
         options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=use_cache)
         delays = Delays(self._ctx.settings.poll_restart_backoff)
@@ -359,7 +360,8 @@ class Worker:
                         if not slot.scope_known and known and await self._became_refused(slot):
                             self._replan.set()
                             return
-                        self._reports[slot.key] = _report(slot, resource)
+                        rule = "healthCheck" if resource.identifier in checked else "kstatus"
+                        self._reports[slot.key] = _report(slot, resource, rule)
                         self._mark_dirty(loop.time())
                     elif isinstance(event, SyncEvent):
                         self._synced = True
@@ -422,9 +424,10 @@ class Worker:
         loop = asyncio.get_running_loop()
         reports = self._ordered_reports(waiting)
         started, self._pending_since = self._pending_since, None
+        previous = self._previous()  # decoded once per publish: built from, and patched against
         try:
             update = build_status(
-                previous=self._previous(),
+                previous=previous,
                 generation=self._generation,
                 spec=self._spec,
                 spec_error=self._spec_error,
@@ -440,7 +443,7 @@ class Worker:
         self.aggregate = str(update.status.get("aggregateStatus") or "") or None
         encoded = _encoded(update.status)
         if encoded != self._base_json:
-            await self._write(update.status, encoded)
+            await self._write(update.status, encoded, previous)
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
             for transition in update.transitions:
@@ -454,11 +457,11 @@ class Worker:
         message = "Waiting for the first status" if waiting else "No status yet"
         return [self._reports.get(slot.key) or slot.report(message) for slot in self._slots]
 
-    async def _write(self, status: dict[str, Any], encoded: bytes) -> None:
+    async def _write(self, status: dict[str, Any], encoded: bytes, previous: Mapping[str, Any]) -> None:
         delays = Delays(self._ctx.settings.write_retry)
         while True:
             try:
-                stored = await self._ctx.sink.write_status(self.ref, status, self._previous())
+                stored = await self._ctx.sink.write_status(self.ref, status, previous)
             except WatchGone:
                 self._log.info("deleted while its status was written; stopping")
                 raise _Gone from None
@@ -469,7 +472,8 @@ class Worker:
                 await asyncio.sleep(delay)
                 continue
             self._ctx.metrics.status_writes.labels(result="success").inc()
-            self._written = _fingerprint(_encoded(stored) if stored else encoded)
+            # The server stores what was sent, unless it pruned or defaulted something: encode only then.
+            self._written = _fingerprint(encoded if not stored or stored == status else _encoded(stored))
             self._base_json = encoded
             self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
             return
@@ -483,7 +487,7 @@ class Worker:
         self._ctx.metrics.events_posted.labels(reason=reason).inc()
 
 
-def _report(slot: Slot, resource: ResourceStatus) -> ResourceReport:
+def _report(slot: Slot, resource: ResourceStatus, rule: str) -> ResourceReport:
     """A polled member's record: its status, with the root cause as reason and in the message."""
     group, kind, namespace, name = slot.key
     message, reason = resource.message, ""
@@ -500,6 +504,7 @@ def _report(slot: Slot, resource: ResourceStatus) -> ResourceReport:
         reason=reason,
         optional=slot.optional,
         timeout=slot.timeout,
+        rule=rule,
     )
 
 

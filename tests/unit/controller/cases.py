@@ -714,7 +714,7 @@ def _stalled_by_member(spec_: StatusWatchSpec, first: ResourceReport) -> dict[st
     reports = (first, late("app1"))
     status = written(reports, spec=spec_, now=at(seconds=30), previous=written(reports, spec=spec_))
     stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
-    assert (stalled["status"], stalled["reason"]) == ("True", "Timeout")
+    assert (stalled["status"], stalled["reason"]) == ("True", "MemberTimeout")
     return status
 
 
@@ -800,7 +800,7 @@ ISSUE_13_CASES: tuple[StatusCase, ...] = (
         "member-past-its-deadline-stalls-naming-it",
         (current("app0"), late("app1")),
         {
-            "Stalled": ("True", "Timeout", MEMBER_LATE_MESSAGE),
+            "Stalled": ("True", "MemberTimeout", MEMBER_LATE_MESSAGE),
             "Reconciling": ("False", "Stalled", ""),
             "transitions": (Transition("Warning", "TimedOut", MEMBER_LATE_MESSAGE),),
             "next_check": None,

@@ -414,7 +414,7 @@ async def test_a_member_timeout_stalls_naming_the_member_when_it_falls_due() -> 
     assert condition(latest(sink), "Stalled")["status"] == "False"
     await asyncio.sleep(1.5)
     stalled = condition(latest(sink), "Stalled")
-    assert (stalled["status"], stalled["reason"]) == ("True", "Timeout")
+    assert (stalled["status"], stalled["reason"]) == ("True", "MemberTimeout")
     assert (
         stalled["message"]
         == "1 of 2 past their own timeout: deployment/web not Current within 10s (InProgress: Ready: 0/1)"
