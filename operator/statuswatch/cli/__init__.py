@@ -19,7 +19,9 @@ __all__ = ["SUBCOMMANDS", "load_subcommand", "main"]
 #: subcommand name -> "module:attribute" of its click command
 SUBCOMMANDS: dict[str, str] = {
     "cluster": "statuswatch.cli.cluster:cluster",
+    "compute": "statuswatch.cli.compute:compute",
     "demo": "statuswatch.cli.demo:demo",
+    "rules": "statuswatch.cli.rules:rules",
     "run": "statuswatch.cli.run:run",
     "status": "statuswatch.cli.status:status",
 }

@@ -16,7 +16,7 @@ def test_help_lists_every_subcommand() -> None:
 
     assert result.exit_code == EXIT_DONE, result.output
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"cluster", "demo", "run", "status"} == set(SUBCOMMANDS)
+    assert listed == {"cluster", "compute", "demo", "rules", "run", "status"} == set(SUBCOMMANDS)
 
 
 def test_a_subcommand_that_cannot_be_imported_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
