@@ -181,6 +181,7 @@ _FUNCTIONS = {
     "string",
     "bool",
     "dyn",
+    "type",
 }
 
 
@@ -359,6 +360,37 @@ class _Parser:
 # -- values ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Type:
+    """A CEL type value: what ``type(x)`` gives and what ``string``, ``int``, ... name."""
+
+    name: str
+
+
+#: Type names as CEL spells them.
+_TYPE_NAMES = ("bool", "int", "uint", "double", "string", "bytes", "list", "map", "null_type", "type")
+
+
+def _type_of(value: Any) -> _Type:
+    if isinstance(value, bool):
+        return _Type("bool")
+    if isinstance(value, int):
+        return _Type("int")
+    if isinstance(value, float):
+        return _Type("double")
+    if isinstance(value, str):
+        return _Type("string")
+    if value is None:
+        return _Type("null_type")
+    if isinstance(value, Mapping):
+        return _Type("map")
+    if isinstance(value, list | tuple):
+        return _Type("list")
+    if isinstance(value, _Type):
+        return _Type("type")
+    raise CelError(f"type() of {type(value).__name__}")
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -372,6 +404,8 @@ def _kind(value: Any) -> str:
         return "map"
     if isinstance(value, list | tuple):
         return "list"
+    if isinstance(value, _Type):
+        return "type"
     return type(value).__name__
 
 
@@ -546,6 +580,7 @@ _CONVERSIONS: dict[str, Callable[[Any], Any]] = {
     "string": _string_of,
     "bool": _bool_of,
     "dyn": lambda value: value,
+    "type": _type_of,
 }
 
 
@@ -564,6 +599,8 @@ def _eval(node: _Node, scope: Mapping[str, Any]) -> Any:
         return node[1]
     if tag == "var":
         if node[1] not in scope:
+            if node[1] in _TYPE_NAMES:
+                return _Type(node[1])
             raise CelError(f"undeclared reference to {node[1]!r}")
         return scope[node[1]]
     if tag == "sel":
@@ -754,7 +791,7 @@ _TAGS = frozenset(
 
 def _chain(node: _Node, bound: frozenset[str]) -> tuple[str, ...] | None:
     if node[0] == "var":
-        return None if node[1] in bound else (node[1],)
+        return None if node[1] in bound or node[1] in _TYPE_NAMES else (node[1],)
     if node[0] == "sel":
         inner = _chain(node[1], bound)
         return None if inner is None else (*inner, node[2])

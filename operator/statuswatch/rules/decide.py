@@ -8,7 +8,8 @@ The order, first match wins:
 3. in mode ``kstatus``: kstatus, exactly (rule ``kstatus``); this is Flux's behaviour, health checks included;
 4. built-in Kubernetes kinds: kstatus (rule ``kstatus``);
 5. the built-in library's entry for the kind (rule ``library:<group>/<kind>``); an object with no status
-   at all is InProgress before its entry runs;
+   at all is judged as one with an empty status, so it is InProgress ("no status yet") unless its entry
+   says otherwise for a kind that has no status by design;
 6. any other kind: kstatus, then the conventions it misses (:mod:`.conventions`; rule ``kstatus`` or
    ``convention:<name>``). A convention can only hold an object back from what kstatus says (Current to
    InProgress or Failed, InProgress to Failed), or give the reason for a Current that kstatus reached only
@@ -29,7 +30,7 @@ from statuswatch.kstatus import ComputeError, Condition, Status, compute
 from statuswatch.kstatus.fields import group_and_kind
 from statuswatch.kstatus.model import failed, in_progress
 
-from .conventions import Signal, has_no_status, is_config_only, signals, worst
+from .conventions import Signal, has_no_status, signals, worst
 from .groups import is_built_in_group
 from .healthchecks import HealthCheck, Verdict, check_for
 from .library import Library, builtin_library
@@ -50,7 +51,7 @@ _KSTATUS_DEFAULT = "Resource is current"
 class Decision:
     """An object's status, a CamelCase reason ("" for Current), a message, the rule that decided, the
     kstatus-style conditions explaining it (``Reconciling``/``Stalled``), and for CEL rules which step
-    decided (``generation``, ``inProgress``, ``failed``, ``current``, ``none``, ``nostatus``, ``error``)."""
+    decided (``generation``, ``inProgress``, ``failed``, ``current``, ``none``, ``error``)."""
 
     status: Status
     reason: str
@@ -125,19 +126,15 @@ def _deleting(obj: Mapping[str, Any]) -> bool:
 def _library(obj: Mapping[str, Any], check: HealthCheck, rule: str) -> Decision:
     if _deleting(obj):
         return Decision(Status.TERMINATING, "", "Resource scheduled for deletion", "kstatus")
-    if has_no_status(obj):
-        if is_config_only(obj):
-            return _from_signal(next(s for s in signals(obj) if s.convention == "config-only"))
+    if not has_no_status(obj):
+        return _from_verdict(check.judge(obj), rule)
+    # No status is judged as an empty one: an entry that guards its fields finds nothing true (InProgress,
+    # "no status yet"), and one written for a kind that has no status by design (current: "true") says so.
+    verdict = check.judge({**obj, "status": {}})
+    if verdict.fired == "none":
         message = "no status yet: its controller has not reported on it"
-        return Decision(
-            Status.IN_PROGRESS,
-            "NoStatus",
-            message,
-            rule,
-            _explaining(Status.IN_PROGRESS, "NoStatus", message),
-            "nostatus",
-        )
-    return _from_verdict(check.judge(obj), rule)
+        verdict = Verdict(Status.IN_PROGRESS, "NoStatus", message, "none")
+    return _from_verdict(verdict, rule)
 
 
 def _from_signal(signal: Signal) -> Decision:

@@ -50,7 +50,7 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 _EXPECTED = {
     str(status): status for status in (Status.CURRENT, Status.IN_PROGRESS, Status.FAILED, Status.UNKNOWN)
 }
-_FIRES = frozenset(name for name in FIRED if name != "error") | {"nostatus"}
+_FIRES = frozenset(name for name in FIRED if name != "error")
 
 
 class RuleFileError(ValueError):

@@ -82,6 +82,10 @@ EXPRESSIONS = [
     "status.conditions.exists(c, c.type == 'Synced' && c.reason in ['ReconcileError', 'X'])",
     "status.conditions.filter(c, c.status != 'True').size() == 1",
     "spec.replicas == 1",
+    "type(status.s) == string && type(status.a) == int && type(status.l) == list && type(status.m) == map",
+    "type(status.a) == string",
+    "type(1.5) == double && type(true) == bool && type(null) == null_type",
+    "type(status.a) == type(2)",
     "has(spec.replicas)",
 ]
 

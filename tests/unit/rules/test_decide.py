@@ -57,7 +57,7 @@ def test_a_library_kind_without_status_is_in_progress_before_its_entry_runs() ->
         Status.IN_PROGRESS,
         "NoStatus",
         "library:example.io/Widget",
-        "nostatus",
+        "none",
     )
 
 
