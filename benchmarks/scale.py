@@ -1,6 +1,7 @@
 """statuswatch at scale, side by side with what people use today (issue 11), in one run on one scenario.
 
-    python -m benchmarks.scale --size small|large [--dir DIR] [--out DIR] [--docs] [--soak MINUTES]
+    python -m benchmarks.scale --size small|large|medium|xlarge [--dir DIR] [--out DIR] [--docs]
+                               [--soak MINUTES]
 
 Starts (or reuses) the local control plane in ``--dir`` and restarts its API server with an audit policy
 that logs the requests of four ServiceAccounts, one per peer, so that every count comes from the API
@@ -71,6 +72,7 @@ from benchmarks.scale_figures import (
     SIZES,
     PeerLine,
     Size,
+    floor_status,
     kubectl_check,
     parse_peer_line,
     peer_counts,
@@ -84,6 +86,8 @@ from statuswatch.cluster.testing import E2ECluster, write_token_kubeconfig
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 SYSTEM_NAMESPACE = "bench-scale-system"
+FLOOR_NAMESPACE = "bench-scale-floor"  # the initial sync's floor: StatusWatches no peer lists
+BULK_CONCURRENCY = 64  # requests in flight while the harness creates objects (admin, not audited)
 POLL_INTERVAL = 5.0
 WAIT_LIMIT = 30.0
 BEGIN, END = "<!-- scale:{size}:begin -->", "<!-- scale:{size}:end -->"
@@ -241,7 +245,7 @@ def peer_kubeconfigs(cluster: E2ECluster, directory: Path, namespaces: list[str]
     )
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
-        for n in [SYSTEM_NAMESPACE, *namespaces]
+        for n in [SYSTEM_NAMESPACE, FLOOR_NAMESPACE, *namespaces]
     ]
     role = "statuswatch-bench-scale"
     docs.append(
@@ -316,6 +320,11 @@ async def wait_rolled_out(api: Api, namespaces: list[str], limit: float) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(f"{pending} Deployments/Jobs not done after {limit:g}s")
         await asyncio.sleep(1)
+
+
+def limit_for(size: Size) -> float:
+    """How long a wait for the whole scenario may take: 900 s at the large size, more in proportion."""
+    return max(900.0, size.objects / 10_000 * 300)
 
 
 def audit_files(audit_log: Path) -> list[Path]:
@@ -394,6 +403,71 @@ async def peers_latency(
                 else:
                     samples[k].append(line.time - wall)
     return {**samples, **{f"{k}_missed": [float(v)] for k, v in missed.items()}}
+
+
+async def status_floor(api: Api, scenario: Any, concurrency: int = BULK_CONCURRENCY) -> dict[str, Any]:
+    """The floor of the initial sync: how long the API server takes to accept one status patch per
+    StatusWatch (the same count and shape the operator writes) from a plain aiohttp client with
+    ``concurrency`` requests in flight. On StatusWatches of their own namespace, created before and
+    deleted after (before the operator starts, so it never sees them)."""
+    collection = f"{SW_PATH}/namespaces/{FLOOR_NAMESPACE}/statuswatches"
+    watches = [(f"floor-{i:05d}", listed) for i, (_, _, listed) in enumerate(scenario.watches)]
+    await delete_floor(api)
+    await create_all(
+        api,
+        [
+            (collection, {**statuswatch(FLOOR_NAMESPACE, n, listed, "5s"), "metadata": {"name": n}})
+            for n, listed in watches
+        ],
+        concurrency,
+    )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pending = iter(watches)
+    headers = {**api.headers, "Content-Type": "application/merge-patch+json"}
+
+    async def worker() -> None:
+        for name, listed in pending:
+            body = json.dumps(floor_status(listed, stamp))
+            url = f"{api.server}{collection}/{name}/status"
+            async with api.session.patch(url, data=body, headers=headers, ssl=api.ssl) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"floor patch {name}: {response.status} {await response.text()}")
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.monotonic() - t0
+    await delete_floor(api)
+    return {"count": len(watches), "seconds": round(seconds, 2), "concurrency": concurrency}
+
+
+async def delete_floor(api: Api) -> None:
+    collection = f"{SW_PATH}/namespaces/{FLOOR_NAMESPACE}/statuswatches"
+    status, body = await api.call("DELETE", collection)
+    if status not in (200, 404):
+        raise RuntimeError(f"deleting the floor's StatusWatches: {status} {body}")
+    for _ in range(300):
+        _, listing = await api.call("GET", collection, limit="1")
+        if not (isinstance(listing, dict) and listing.get("items")):
+            return
+        await asyncio.sleep(1)
+    raise TimeoutError("the floor's StatusWatches are not gone after 300 s")
+
+
+def tracker(observer: Observer, keys: list[tuple[str, str]]) -> Any:
+    """``all_current`` for a first sync, in amortised O(1) per check: keys found current are not looked at
+    again (a first sync only ever turns them current), so 10,000 StatusWatches do not cost 10,000 checks
+    per event."""
+    pending = list(reversed(keys))
+    empty: dict[str, Any] = {"metadata": {}}
+
+    def done() -> bool:
+        while pending:
+            if not is_current(observer.objects.get(pending[-1], empty)):
+                return False
+            pending.pop()
+        return all(is_current(observer.objects.get(k, empty)) for k in keys)
+
+    return done
 
 
 async def patch_deployments(api: Api, deployments: list[BenchObject], stamp: str) -> None:
@@ -547,9 +621,18 @@ async def run(args: argparse.Namespace, size: Size) -> dict[str, Any]:
             f"creating {len(scenario.objects)} objects in {len(namespaces)} namespaces (existing ones kept)…"
         )
         t0 = time.monotonic()
-        await create_all(api, [(object_path(o, collection=True), manifest(o)) for o in scenario.objects])
-        await wait_rolled_out(api, namespaces, 900)
+        await create_all(
+            api,
+            [(object_path(o, collection=True), manifest(o)) for o in scenario.objects],
+            BULK_CONCURRENCY,
+        )
+        result["create_s"] = round(time.monotonic() - t0, 1)
+        _say(f"created in {result['create_s']} s; waiting for Deployments and Jobs to be done…")
+        await wait_rolled_out(api, namespaces, limit_for(size))
         result["setup_s"] = round(time.monotonic() - t0, 1)
+        _say(f"the initial sync's floor: {len(scenario.watches)} status patches from a plain client…")
+        result["floor"] = await status_floor(api, scenario)
+        _say(f"floor: {result['floor']['seconds']} s")
 
         observer = Observer(api)
         await observer.start()
@@ -637,15 +720,15 @@ async def _measure(
 
     _say(f"operator up; creating {len(posts)} StatusWatches…")
     t0 = time.monotonic()
-    await create_all(api, posts)
-    await observer.until(all_current, 900, f"{len(keys)} StatusWatches AllCurrent")
+    await create_all(api, posts, BULK_CONCURRENCY)
+    await observer.until(tracker(observer, keys), limit_for(size), f"{len(keys)} StatusWatches AllCurrent")
     peers["shared"] = {"sync_s": round(time.monotonic() - t0, 2)}
     _say(f"all AllCurrent in {peers['shared']['sync_s']} s; starting the pollers…")
 
     for poller in pollers.values():
         await poller.start()
     for key, poller in pollers.items():
-        synced = await poller.first("synced", 0, 900)
+        synced = await poller.first("synced", 0, limit_for(size))
         current = await poller.first("aggregate", 0, 300, status="Current")
         peers[key] = {
             "sync_s": round(synced.time - poller.started, 2) if synced else None,
@@ -707,9 +790,9 @@ async def _measure(
     t0 = time.monotonic()
     await patch_deployments(api, deployments, wave_start.isoformat())
     kubectl_wave = await kubectl_pass(cluster, configs["kubectl"], deployments[: max(1, share)])
-    await wait_rolled_out(api, namespaces, 600)
+    await wait_rolled_out(api, namespaces, limit_for(size))
     rolled = time.monotonic() - t0
-    await observer.until(all_current, 300, "AllCurrent after the wave")
+    await observer.until(all_current, limit_for(size), "AllCurrent after the wave")
     result["wave"] = {
         "deployments": len(deployments),
         "rolled_out_s": round(rolled, 2),

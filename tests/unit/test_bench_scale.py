@@ -18,6 +18,7 @@ from benchmarks.scale_figures import (
     PEERS,
     SIZES,
     Size,
+    floor_status,
     kubectl_check,
     parse_peer_line,
     peer_counts,
@@ -52,6 +53,28 @@ def test_large_size_is_the_issues_size() -> None:
     scenario = plan(large, [f"ns-{i}" for i in range(large.namespaces)])
     assert sum(o.kind == "Deployment" for o in scenario.objects) == 200
     assert sum(o.kind == "Job" for o in scenario.objects) == 200
+
+
+def test_xlarge_is_the_large_mix_times_ten() -> None:
+    large, xlarge = SIZES["large"], SIZES["xlarge"]
+    assert (xlarge.objects, xlarge.statuswatches) == (100_000, 10_000)
+    assert xlarge.objects // xlarge.namespaces == large.objects // large.namespaces  # as dense per namespace
+    scenario = plan(xlarge, [f"ns-{i}" for i in range(xlarge.namespaces)])
+    by_kind = {k: sum(o.kind == k for o in scenario.objects) for k in ("Deployment", "Job", "Service")}
+    assert by_kind == {"Deployment": 2_000, "Job": 2_000, "Service": 8_000}
+    medium = SIZES["medium"]
+    assert large.objects < medium.objects < xlarge.objects
+    plan(medium, [f"ns-{i}" for i in range(medium.namespaces)])  # divides evenly
+
+
+def test_floor_status_is_one_all_current_status_per_listed_object() -> None:
+    scenario = plan(SIZES["small"], ["a", "b", "c", "d"])
+    _, _, listed = scenario.watches[0]
+    body = floor_status(listed, "2026-12-03T10:00:00Z")["status"]
+    assert body["aggregateStatus"] == "Current"
+    assert body["progress"] == f"{len(listed)}/{len(listed)}"
+    assert [(r["kind"], r["name"]) for r in body["resources"]] == [(o.kind, o.name) for o in listed]
+    assert {c["type"] for c in body["conditions"]} == {"AllCurrent", "Ready", "Reconciling", "Stalled"}
 
 
 def test_plan_refuses_uneven_sizes() -> None:
