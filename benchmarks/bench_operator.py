@@ -87,7 +87,13 @@ def _say(text: str) -> None:
 
 
 class ClusterWideOperator(OperatorProcess):
-    """``statuswatch run --all-namespaces``: OperatorProcess always passes ``-n``, so start() is replaced."""
+    """``statuswatch run --all-namespaces``: OperatorProcess always passes ``-n``, so start() is replaced.
+
+    ``module`` runs another entry point with the same arguments (``benchmarks.peers.traced_operator``);
+    ``env`` adds to the environment."""
+
+    module = "statuswatch"
+    env: Mapping[str, str] = {}
 
     def start(self) -> None:
         assert self._process is None, "already running"
@@ -95,7 +101,7 @@ class ClusterWideOperator(OperatorProcess):
         command = [
             sys.executable,
             "-m",
-            "statuswatch",
+            self.module,
             "run",
             "--all-namespaces",
             "--kubeconfig",
@@ -105,7 +111,9 @@ class ClusterWideOperator(OperatorProcess):
             *self.extra_args,
         ]
         with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
         wait_for(self._ready, 120, f"the operator's /readyz (log: {self.log_file})")
 
     @property

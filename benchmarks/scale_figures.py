@@ -8,6 +8,7 @@ peers are told apart at the API server by the user each one runs as, so every co
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ __all__ = [
     "PeerLine",
     "Size",
     "floor_status",
+    "growth",
     "kubectl_check",
     "parse_peer_line",
     "peer_counts",
@@ -159,6 +161,28 @@ def floor_status(listed: Sequence[BenchObject], stamp: str) -> dict[str, Any]:
             "conditions": conditions,
         }
     }
+
+
+def growth(xs: Sequence[float], ys: Sequence[float]) -> str:
+    """How ``ys`` grows with ``xs``, in words: the exponent b of a least-squares fit of y = a x^b on log-log
+    axes (about constant, about linear, or x^b), and the slope of the last step per 1,000 of x."""
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+    if len(pairs) < 2:
+        return "n/a (one point)"
+    lx = [math.log(x) for x, _ in pairs]
+    ly = [math.log(y) for _, y in pairs]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    spread = sum((v - mx) ** 2 for v in lx)
+    b = sum((u - mx) * (v - my) for u, v in zip(lx, ly, strict=True)) / spread if spread else 0.0
+    (x0, y0), (x1, y1) = pairs[-2], pairs[-1]
+    slope = (y1 - y0) / (x1 - x0) * 1000 if x1 != x0 else 0.0
+    if abs(b) < 0.15:
+        shape = "about constant"
+    elif 0.85 <= b <= 1.15:
+        shape = "about linear"
+    else:
+        shape = f"~x^{b:.2f}"
+    return f"{shape} (x^{b:.2f}; last step {slope:+.3g} per 1,000)"
 
 
 # -- peers' output ---------------------------------------------------------------------------------------

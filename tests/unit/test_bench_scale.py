@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from benchmarks.scale_figures import (
     SIZES,
     Size,
     floor_status,
+    growth,
     kubectl_check,
     parse_peer_line,
     peer_counts,
@@ -231,3 +233,52 @@ def test_audit_files_include_the_rotated_parts_oldest_first(tmp_path: Path) -> N
     for name in [*names, log.name, "audit-bench-scale-2.log", "kube-apiserver.log"]:
         (tmp_path / name).write_text("")
     assert [p.name for p in audit_files(log)] == [*sorted(names), log.name]
+
+
+def test_growth_names_the_shape_of_a_curve() -> None:
+    xs = [100, 1_000, 3_000, 10_000]
+    assert growth(xs, [50, 50.5, 50.2, 50.9]).startswith("about constant")
+    assert growth(xs, [x * 0.02 for x in xs]).startswith("about linear (x^1.00; last step +20 per 1,000)")
+    assert growth(xs, [x**0.5 for x in xs]).startswith("~x^0.50")
+    assert growth([100], [3.0]) == "n/a (one point)"
+
+
+def test_sweep_layout_keeps_the_large_mix_per_namespace() -> None:
+    from benchmarks.scale_sweep import layout
+
+    assert layout(100_000, 10_000) == (100, Size(100_000, 10_000, 100, 60.0, 0, 0, 0))
+    namespaces, size = layout(10_000, 100)
+    assert (namespaces, size.namespaces) == (10, 10)  # 10 StatusWatches per namespace
+    scenario = plan(size, [f"bench-scale-{i}" for i in range(size.namespaces)])
+    full = plan(SIZES["large"], [f"bench-scale-{i}" for i in range(10)])
+    assert set(scenario.objects) <= set(full.objects)  # every listed object is one the large size made
+    with pytest.raises(ValueError, match="fit"):
+        layout(10_000, 3_000)
+
+
+def test_sweep_table_has_both_axes_with_growth() -> None:
+    from benchmarks.scale_sweep import sweep_markdown
+
+    def point(objects: int, m: int, rss: float, go: bool = True) -> dict[str, Any]:
+        return {
+            "objects": objects,
+            "statuswatches": m,
+            "rss_bytes": rss * 2**20,
+            "idle_cpu_s_per_min": 0.1,
+            "sync_s": m / 100,
+            "latency": {"from_request": {"p99_s": 0.05}, "missed": []},
+            **({"kstatus_go": {"rss_bytes": 2**30, "idle_cpu_s_per_min": 11.0, "sync_s": 4.0}} if go else {}),
+        }
+
+    result = {
+        "started": "2026-12-03T11:20",
+        "fixed_objects": 100_000,
+        "fixed_statuswatches": 1_000,
+        "points": [point(100_000, m, 100 + m / 100) for m in (100, 1_000, 3_000, 10_000)]
+        + [point(n, 1_000, 100) for n in (10_000, 30_000)],
+    }
+    text = sweep_markdown(result)
+    assert "| statuswatches | 100 | 1,000 | 3,000 | 10,000 | growth |" in text
+    assert "| objects | 10,000 | 30,000 | 100,000 | growth |" in text
+    assert "| RSS MiB, Go kstatus poller | 1,024 | 1,024 | 1,024 | 1,024 | about constant" in text
+    assert "| initial sync s, operator | 1.00 | 10 | 30 | 100 | about linear" in text
