@@ -41,7 +41,7 @@ from .errors import IdentifierError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent
 from .identifiers import ObjMetadata
 from .reasons import describe_error
-from .replay import Reads, Recorder, settled, unchanged
+from .replay import Memo, Recorder, settled, unchanged
 from .statusreaders import StatusReader, default_status_readers, pick_reader
 
 if TYPE_CHECKING:
@@ -118,14 +118,14 @@ class StatusPoller:
         reader = self._cluster_reader(ids, options)
         try:
             scopes: _Scopes = {}
-            kinds = {(identifier.group, identifier.kind) for identifier in ids}
+            kinds = len({(identifier.group, identifier.kind) for identifier in ids})
             await _learn_scopes(reader, ids, scopes)
             for identifier in ids:
                 if scopes.get((identifier.group, identifier.kind)) and not identifier.namespace:
                     yield ErrorEvent(IdentifierError(f"namespace is not set for {identifier}"))
                     return
             sent: dict[ObjMetadata, ResourceStatus] = {}
-            remembered: dict[ObjMetadata, tuple[ObjMetadata, Reads]] = {}
+            remembered: dict[ObjMetadata, Memo] = {}
             to_read: Sequence[ObjMetadata] = ids
             full_cycle, synced = True, False
             while True:
@@ -148,7 +148,7 @@ class StatusPoller:
                 if not synced:
                     synced = True
                     yield SyncEvent()
-                idle = len(scopes) >= len(kinds) and all(settled(status) for status in sent.values())
+                idle = len(scopes) >= kinds and all(settled(status) for status in sent.values())
                 changed = await reader.wait_for_change(options.poll_interval, idle=idle)
                 full_cycle = changed is None
                 to_read = ids if changed is None else _affected(ids, changed, scopes)
@@ -161,7 +161,7 @@ class StatusPoller:
         identifier: ObjMetadata,
         scopes: _Scopes,
         sent: Mapping[ObjMetadata, ResourceStatus],
-        remembered: dict[ObjMetadata, tuple[ObjMetadata, Reads]],
+        remembered: dict[ObjMetadata, Memo],
     ) -> ResourceStatus:
         namespaced = scopes.get((identifier.group, identifier.kind))
         if namespaced and not identifier.namespace:
@@ -170,19 +170,18 @@ class StatusPoller:
         lookup = _lookup(identifier, namespaced)
         memo = remembered.get(identifier)
         previous = sent.get(identifier)
-        if memo is not None and previous is not None and memo[0] == lookup:  # noqa: SIM102 - await below
-            if await unchanged(reader, memo[1]):
-                return previous
+        if memo is not None and previous is not None and await unchanged(reader, lookup, memo):
+            return previous
         status_reader = pick_reader(self._readers, identifier.group, identifier.kind)
         recorder = Recorder(reader)
         status = await status_reader.read_status(recorder, lookup)
         if lookup != identifier:
             status = dataclasses.replace(status, identifier=identifier)
-        reads = recorder.remembered() if settled(status) else None
-        if reads is None:
+        memo = recorder.memo(lookup) if settled(status) else None
+        if memo is None:
             remembered.pop(identifier, None)
         else:
-            remembered[identifier] = (lookup, reads)
+            remembered[identifier] = memo
         return status
 
 

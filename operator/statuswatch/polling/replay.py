@@ -26,7 +26,7 @@ from .clusterreader import ClusterReader
 from .events import ResourceStatus
 from .identifiers import ObjMetadata
 
-__all__ = ["Read", "Reads", "Recorder", "settled", "unchanged"]
+__all__ = ["Memo", "Read", "Reads", "Recorder", "settled", "unchanged"]
 
 _UNSETTLED = frozenset({Status.IN_PROGRESS, Status.UNKNOWN})
 
@@ -35,6 +35,10 @@ _UNSETTLED = frozenset({Status.IN_PROGRESS, Status.UNKNOWN})
 # an object that was not there.
 Read = tuple[Any, ...]
 Reads = tuple[Read, ...]
+#: What is remembered per identifier: the reads with the lookup they were made for or, for the common case
+#: of one ``get`` of the identifier itself (a ConfigMap, a Service), just that object's resourceVersion,
+#: a string the stored object already holds (memory per identifier matters at 100,000 of them).
+Memo = str | tuple[Any, Reads]
 
 
 def settled(status: ResourceStatus) -> bool:
@@ -101,13 +105,31 @@ class Recorder:
     async def close(self) -> None:
         await self._reader.close()
 
-    def remembered(self) -> Reads | None:
-        """What to replay next time, or None when this read cannot be compared."""
-        return tuple(self.reads) if self.usable and self.reads else None
+    def memo(self, lookup: ObjMetadata) -> Memo | None:
+        """What to replay next time for ``lookup``, or None when these reads cannot be compared."""
+        if not self.usable or not self.reads:
+            return None
+        if len(self.reads) == 1:
+            _, group, kind, namespace, name, *rest = self.reads[0]
+            if self.reads[0][0] == "get" and (group, kind, namespace, name) == (
+                lookup.group,
+                lookup.kind,
+                lookup.namespace,
+                lookup.name,
+            ):
+                version: str = rest[0]
+                return version
+        return (lookup, tuple(self.reads))
 
 
-async def unchanged(reader: ClusterReader, reads: Reads) -> bool:
+async def unchanged(reader: ClusterReader, lookup: ObjMetadata, memo: Memo) -> bool:
     """Every remembered read returns the same versions again (any failure: changed, recompute)."""
+    if isinstance(memo, str):
+        reads: Reads = (("get", lookup.group, lookup.kind, lookup.namespace, lookup.name, memo),)
+    elif memo[0] != lookup:
+        return False
+    else:
+        reads = memo[1]
     try:
         for read in reads:
             if read[0] == "get":

@@ -147,11 +147,12 @@ class ViewRouter:
         self._view = weakref.ref(view)  # the registry maps view -> router; a strong one would pin the view
         self.sync_timeout = sync_timeout
         self._entries: dict[SubKey, _Entry] = {}
-        # A tuple, not a set: most objects have one listener, and a set costs 216 bytes per identifier.
-        self._exact: dict[ObjMetadata, tuple[ChangeListener, ...]] = {}
+        # The listener itself, or a tuple of several: most objects have one listener, and even a 1-tuple
+        # costs 56 bytes per identifier (a set 216).
+        self._exact: dict[ObjMetadata, ChangeListener | tuple[ChangeListener, ...]] = {}
         # (child group, child kind, namespace) -> listener -> its identifiers that generate that kind there
         self._generating: dict[tuple[str, str, str], dict[ChangeListener, set[ObjMetadata]]] = {}
-        self._interests: dict[ChangeListener, frozenset[ObjMetadata]] = {}
+        self._interests: dict[ChangeListener, tuple[ObjMetadata, ...]] = {}  # a tuple: a third of a set
 
     # -- subscriptions -----------------------------------------------------------------------------
 
@@ -279,23 +280,27 @@ class ViewRouter:
     def watch(self, listener: ChangeListener, identifiers: Iterable[ObjMetadata]) -> None:
         """Route changes of ``identifiers`` (and of what they generate) to ``listener``; replaces any
         previous registration of the same listener."""
-        wanted = frozenset(identifiers)
-        if self._interests.get(listener) == wanted:
+        wanted = tuple(dict.fromkeys(identifiers))
+        before = self._interests.get(listener)
+        if before is not None and frozenset(before) == frozenset(wanted):
             return
         self.unwatch(listener)
         self._interests[listener] = wanted
         for identifier in wanted:
-            self._exact[identifier] = (*self._exact.get(identifier, ()), listener)
+            others = self._listeners(identifier)
+            self._exact[identifier] = (*others, listener) if others else listener
             for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
                 place = (group, kind, identifier.namespace)
                 self._generating.setdefault(place, {}).setdefault(listener, set()).add(identifier)
 
     def unwatch(self, listener: ChangeListener) -> None:
-        wanted = self._interests.pop(listener, frozenset())
+        wanted = self._interests.pop(listener, ())
         for identifier in wanted:
-            others = tuple(other for other in self._exact.get(identifier, ()) if other is not listener)
-            if others:
+            others = tuple(other for other in self._listeners(identifier) if other is not listener)
+            if len(others) > 1:
                 self._exact[identifier] = others
+            elif others:
+                self._exact[identifier] = others[0]
             else:
                 self._exact.pop(identifier, None)
             for group, kind in kinds_to_read(identifier.group, identifier.kind)[1:]:
@@ -305,6 +310,12 @@ class ViewRouter:
                     by_listener.pop(listener, None)
                     if not by_listener:
                         del self._generating[place]
+
+    def _listeners(self, identifier: ObjMetadata) -> tuple[ChangeListener, ...]:
+        found = self._exact.get(identifier)
+        if found is None:
+            return ()
+        return found if isinstance(found, tuple) else (found,)
 
     @property
     def listener_count(self) -> int:
@@ -323,7 +334,7 @@ class ViewRouter:
         hits: dict[ChangeListener, set[ObjMetadata]],
         depth: int,
     ) -> None:
-        for listener in self._exact.get(ident, ()):
+        for listener in self._listeners(ident):
             hits.setdefault(listener, set()).add(ident)
         generators = _GENERATORS.get((ident.group, ident.kind))
         if not generators or depth >= _MAX_OWNER_DEPTH:

@@ -64,13 +64,17 @@ class ViewClusterReader:
             self._own_view = view = SharedView(client, mapper)
         self._router: ViewRouter = router_for(view, sync_timeout=sync_timeout)
         self._grace = grace_for(poll_interval)
-        self._ids = list(dict.fromkeys(identifiers))
-        self._lookup: dict[ObjMetadata, ObjMetadata] = {ident: ident for ident in self._ids}
+        self._ids = tuple(dict.fromkeys(identifiers))
+        # Only what differs from the identity (cluster-scoped kinds given with a namespace): most polls
+        # need neither map, and each would cost a dict per poll.
+        self._lookup: dict[ObjMetadata, ObjMetadata] = {}
         self._callers: dict[ObjMetadata, list[ObjMetadata]] = {}
         self._held: set[SubKey] = set()
         self._on_demand: set[SubKey] = set()
         self._changed: set[ObjMetadata] = set()
-        self._wake = asyncio.Event()
+        # A future only while waiting, not an asyncio.Event: an Event's deque of waiters costs ~600 bytes per
+        # poll, and 10,000 idle polls keep theirs for good.
+        self._waiter: asyncio.Future[None] | None = None
         self._due: float | None = None
         self._stale = False
         self._closed = False
@@ -88,9 +92,13 @@ class ViewClusterReader:
 
     def notify(self, identifiers: set[ObjMetadata]) -> None:
         for lookup in identifiers:
-            self._changed.update(self._callers.get(lookup, ()))
+            callers = self._callers.get(lookup)
+            if callers is None:
+                self._changed.add(lookup)  # registered, and read as itself (see sync)
+            else:
+                self._changed.update(callers)
         if self._changed:
-            self._wake.set()
+            self._wake()
 
     # -- scope -------------------------------------------------------------------------------------
 
@@ -111,21 +119,27 @@ class ViewClusterReader:
     async def sync(self) -> None:
         """Hold every needed key, re-subscribe kinds that are served again, wait once for new streams."""
         lookup: dict[ObjMetadata, ObjMetadata] = {}
+        targets: dict[ObjMetadata, None] = {}
         needed: list[SubKey] = []
         for ident in self._ids:
             key, namespace = await self._key(ident.group, ident.kind, ident.namespace)
-            same = namespace == ident.namespace
-            lookup[ident] = ident if same else ObjMetadata(ident.group, ident.kind, namespace, ident.name)
+            target = ident
+            if namespace != ident.namespace:
+                lookup[ident] = target = ObjMetadata(ident.group, ident.kind, namespace, ident.name)
+            targets[target] = None
             for group, kind in kinds_to_read(ident.group, ident.kind):
                 sub_key = key if (group, kind) == (ident.group, ident.kind) else (group, kind, key[2])
                 if sub_key not in needed:
                     needed.append(sub_key)
         self._lookup = lookup
         callers: dict[ObjMetadata, list[ObjMetadata]] = {}
-        for ident, target in lookup.items():
+        for ident, target in lookup.items():  # a target read for others: who asked for it
             callers.setdefault(target, []).append(ident)
+        for target, asked in callers.items():
+            if target in self._ids:
+                asked.append(target)
         self._callers = callers
-        self._router.watch(self, callers)
+        self._router.watch(self, targets)
         for key in needed:
             if key not in self._held:
                 await self._router.acquire(key, self)  # counts the use, or raises: never half done
@@ -201,7 +215,24 @@ class ViewClusterReader:
     def stale(self) -> None:
         """The health of a stream this poll reads changed (synced, failing, recovered): read everything."""
         self._stale = True
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _sleep(self, deadline: float | None) -> None:
+        """Until :meth:`notify` or :meth:`stale` wakes this poll; TimeoutError at ``deadline`` (loop time)."""
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            if deadline is None:
+                await waiter
+            else:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+        finally:
+            self._waiter = None
 
     def _quiet(self) -> bool:
         """Every held stream is synced and healthy, so every change will be told (no timer needed)."""
@@ -228,8 +259,7 @@ class ViewClusterReader:
             # Nothing can change without an event: no wake-up per interval (see the module docstring).
             self._due = None
             while not self._changed and not self._stale:
-                self._wake.clear()
-                await self._wake.wait()
+                await self._sleep(None)
             if self._take_stale():
                 return None
             changed, self._changed = self._changed, set()
@@ -240,11 +270,9 @@ class ViewClusterReader:
             self._due = None
             self._changed.clear()
             return None
-        if not self._changed:
-            self._wake.clear()
+        if not self._changed and not self._stale:
             try:
-                async with asyncio.timeout_at(self._due):
-                    await self._wake.wait()
+                await self._sleep(self._due)
             except TimeoutError:
                 self._due = None
                 self._changed.clear()
