@@ -75,6 +75,14 @@ __all__ = ["run"]
     help="Serve only the namespaces whose stable hash (SHA-256 of the name, first 8 bytes) modulo N is I "
     "(0 <= I < N); run N instances, one per I, usually with -A.",
 )
+@click.option(
+    "--rules",
+    type=click.Choice(("default", "kstatus")),
+    default="default",
+    show_default=True,
+    help="Rules of StatusWatches without spec.rules: the library and conventions above kstatus, or "
+    "exactly kstatus (as Flux).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.option("--log-format", type=click.Choice(["plain", "full", "json"]), default="full", show_default=True)
 def run(
@@ -90,6 +98,7 @@ def run(
     priority: int,
     peering_lifetime: int,
     shard: str | None,
+    rules: str,
     verbose: bool,
     log_format: str,
 ) -> None:
@@ -112,6 +121,7 @@ def run(
             priority=priority,
             peering_lifetime=peering_lifetime,
             shard=parse_shard(shard) if shard is not None else None,
+            rules=rules,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_SELECTORS",
     "MIN_POLL_INTERVAL",
     "NAMESPACE_PATTERN",
+    "RULE_MODES",
     "ConditionRecord",
     "HealthCheckSpec",
     "IdentifierSpec",
@@ -57,6 +58,8 @@ __all__ = [
 MAX_IDENTIFIERS = 1000
 MAX_SELECTORS = 20
 MAX_HEALTH_CHECKS = 50
+#: ``spec.rules``: the rules layer (the default) or exact kstatus (``statuswatch.rules.MODES``).
+RULE_MODES = ("default", "kstatus")
 MAX_EXPRESSION_LENGTH = 4096
 MIN_POLL_INTERVAL = timedelta(seconds=1)
 DEFAULT_POLL_INTERVAL = timedelta(seconds=5)
@@ -309,6 +312,8 @@ class StatusWatchSpec(BaseModel):
     poll_interval: timedelta = Field(default=DEFAULT_POLL_INTERVAL, alias="pollInterval")
     timeout: timedelta | None = None
     desired_status: Status = Field(default=Status.CURRENT, alias="desiredStatus")
+    #: ``default`` or ``kstatus`` (:data:`RULE_MODES`); None: the operator's ``--rules``.
+    rules: str | None = None
 
     @pydantic.field_validator("identifiers", "selectors", "health_checks", mode="before")
     @classmethod
@@ -327,6 +332,13 @@ class StatusWatchSpec(BaseModel):
     @classmethod
     def _timeout(cls, value: object) -> timedelta | None:
         return None if value is None else _duration(value)
+
+    @pydantic.field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, value: object) -> str | None:
+        if value is None or (isinstance(value, str) and value in RULE_MODES):
+            return value
+        raise _custom(f"must be {' or '.join(RULE_MODES)}, got {_shown(value)}")
 
     @pydantic.field_validator("desired_status", mode="before")
     @classmethod
@@ -489,8 +501,9 @@ class ResourceReport:
     about the object itself.
 
     ``reason`` is the root cause's CamelCase reason when one is known (``ImagePullBackOff``); ``rule`` which
-    rule decided the status (``kstatus``, ``healthCheck``; "" when nothing was polled); ``optional``
-    members never hold AllCurrent back; ``timeout`` is the member's own deadline. ``selector`` is set on the
+    rule decided the status (``kstatus``, ``convention:<name>``, ``library:<group>/<kind>``,
+    ``healthCheck``, ``default``; "" when nothing decided: not polled, not found); ``optional`` members
+    never hold AllCurrent back; ``timeout`` is the member's own deadline. ``selector`` is set on the
     stand-in report of a selector that matched nothing (``name`` is then "").
     """
 
@@ -514,9 +527,7 @@ class ResourceReport:
         return f"{self.kind.lower()}/{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``status.resources`` entry: a refused member says Unknown and the refusal, nothing else.
-
-        ``rule`` is not written yet: the CRD has no field for it (the rules layer adds both)."""
+        """The ``status.resources`` entry: a refused member says Unknown and the refusal, nothing else."""
         refused = self.refusal is not None
         entry: dict[str, Any] = {"group": self.group, "kind": self.kind}
         if self.namespace:
@@ -534,6 +545,8 @@ class ResourceReport:
             entry["optional"] = True
         if self.selector:
             entry["selector"] = self.selector
+        if self.rule and not refused:
+            entry["rule"] = self.rule
         return entry
 
 

@@ -135,8 +135,12 @@ async def operate(
         poller = StatusPoller(client, mapper, view=view)
 
         def poller_for(readers: Sequence[StatusReader]) -> Poll:
-            # Health-checked members are served from the view of whole objects (expressions read any field).
-            return StatusPoller(client, mapper, view=whole_view, status_readers=readers).poll
+            # Health-checked members are served from the view of whole objects (expressions read any field);
+            # other rules (spec.rules: kstatus) read what the shared view keeps.
+            whole = any(getattr(reader, "needs_whole_objects", True) for reader in readers)
+            return StatusPoller(
+                client, mapper, view=whole_view if whole else view, status_readers=readers
+            ).poll
 
         context = WorkerContext(
             poll=poller.poll,

@@ -96,9 +96,15 @@ class OperatorSettings:
     poll_restart_backoff: tuple[float, ...] = field(default=(1.0, 2.0, 5.0, 10.0, 30.0))
     """Delays before a poll that ended with an error is started again; the last one repeats."""
 
+    rules: str = "default"
+    """The rules of StatusWatches that set no ``spec.rules``: ``default`` (the library and conventions
+    above kstatus) or ``kstatus`` (exactly kstatus, as Flux)."""
+
     def __post_init__(self) -> None:
         if self.all_namespaces and self.namespaces:
             raise ValueError("use either --all-namespaces or --namespace, not both")
+        if self.rules not in ("default", "kstatus"):
+            raise ValueError(f"rules must be default or kstatus, not {self.rules!r}")
         if self.write_concurrency < 1:
             raise ValueError("write_concurrency must be at least 1")
         if self.cluster_wide_threshold is not None and self.cluster_wide_threshold < 1:

@@ -16,9 +16,10 @@ re-plan the poll at once; a poll that fails is restarted with back-off while the
 What to poll is decided by the pure :func:`~.plan.plan` from the facts the worker gathers (each kind's scope,
 each selector's first answer from :class:`~.membership.Memberships`); the worker re-plans when a selector's
 set of names changes. ``spec.healthChecks`` (plus the cluster-wide defaults the runner loads) are compiled at
-planning time; the poll then runs on a poller whose first status reader is a
-:class:`~statuswatch.polling.healthchecks.CelStatusReader`, on a view of whole objects (or with GETs without
-one: the shared view keeps only the fields kstatus reads; an expression may read any).
+planning time; with them, or with ``spec.rules: kstatus``, the poll runs on a poller whose first status
+reader is a :class:`~statuswatch.polling.statusreaders.RulesStatusReader`. Members under a health check are
+read from a view of whole objects (or with GETs without one: an expression may read any field); the library
+and the conventions read what the shared view keeps of every kind (:mod:`statuswatch.rules.projection`).
 """
 
 from __future__ import annotations
@@ -51,12 +52,9 @@ from statuswatch.polling.defaultchecks import (
     HEALTH_CHECKS_KEY,
     load_default_health_checks,
 )
-from statuswatch.polling.healthchecks import (
-    CelStatusReader,
-    HealthCheck,
-    HealthCheckError,
-    parse_health_checks,
-)
+from statuswatch.polling.healthchecks import HealthCheck, HealthCheckError, parse_health_checks
+from statuswatch.polling.statusreaders import RulesStatusReader
+from statuswatch.rules import Mode, RuleSet
 
 from .conditions import build_status
 from .membership import Memberships, MemberSource, view_members
@@ -183,7 +181,7 @@ class Worker:
         self._spec_error: str | None = None
         self._spec_error_reason = "InvalidSpec"
         self._poll: Poll = context.poll
-        self._cel: CelStatusReader | None = None
+        self._cel: RulesStatusReader | None = None
         self._members = Memberships(
             context.members,
             wait=context.members_wait,
@@ -317,18 +315,21 @@ class Worker:
             return None
 
     def _use_health_checks(self, spec: StatusWatchSpec) -> str | None:
-        """Pick the poll for this spec's health checks (and the defaults); the problem if unusable."""
+        """Pick the poll for this spec's rules: its health checks, the defaults, ``spec.rules``; the problem
+        if unusable."""
         try:
             own = parse_health_checks([entry.to_dict() for entry in spec.health_checks])
         except HealthCheckError as error:
             return f"spec.{error}"
-        covered = {(check.group, check.kind) for check in own}
-        checks = own + [c for c in self._ctx.default_health_checks if (c.group, c.kind) not in covered]
-        if not checks:
+        mode: Mode = "kstatus" if (spec.rules or self._ctx.settings.rules) == "kstatus" else "default"
+        rules = RuleSet(tuple(own), tuple(self._ctx.default_health_checks), mode=mode)
+        if not own and not rules.defaults and mode == "default":
             return None
         if self._ctx.poller_for is None:
-            return "spec.healthChecks: this operator was started without support for health checks"
-        self._cel = CelStatusReader(checks)
+            if own or rules.defaults:
+                return "spec.healthChecks: this operator was started without support for health checks"
+            return "spec.rules: this operator was started without support for other rules"
+        self._cel = RulesStatusReader(rules=rules)
         self._poll = self._ctx.poller_for([self._cel])
         return None
 
@@ -340,7 +341,9 @@ class Worker:
         # a StatusWatch with a member under a health check polls a view of whole objects, or, without one,
         # reads its members with GETs (kstatus's own way).
         cel = self._cel
-        checked = {ident for ident in polled if cel is not None and cel.supports(ident.group, ident.kind)}
+        checked = {
+            ident for ident in polled if cel is not None and cel.rules.user_rule_for(ident.group, ident.kind)
+        }
         whole = bool(checked)
         use_cache = self._ctx.whole_objects or not whole
         options = Options(poll_interval=self._spec.poll_interval.total_seconds(), use_cache=use_cache)
@@ -360,8 +363,7 @@ class Worker:
                         if not slot.scope_known and known and await self._became_refused(slot):
                             self._replan.set()
                             return
-                        rule = "healthCheck" if resource.identifier in checked else "kstatus"
-                        self._reports[slot.key] = _report(slot, resource, rule)
+                        self._reports[slot.key] = _report(slot, resource, resource.rule)
                         self._mark_dirty(loop.time())
                     elif isinstance(event, SyncEvent):
                         self._synced = True

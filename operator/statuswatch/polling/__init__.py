@@ -27,6 +27,7 @@ from .statusreaders import (
     GenericStatusReader,
     ObjectStatusReader,
     PodControllerStatusReader,
+    RulesStatusReader,
     StatusReader,
     default_status_readers,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "PollUntil",
     "ResourceStatus",
     "ResourceUpdateEvent",
+    "RulesStatusReader",
     "StatusCollector",
     "StatusPoller",
     "StatusReader",

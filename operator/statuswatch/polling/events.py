@@ -44,6 +44,9 @@ class ResourceStatus:
     error: BaseException | None = None
     generated_resources: tuple[ResourceStatus, ...] = field(default=())
     why: Why | None = None
+    #: What decided the status (``statuswatch.rules``: ``kstatus``, ``library:<group>/<kind>``, ...); ""
+    #: when nothing did (not found, unreadable).
+    rule: str = ""
 
     @property
     def generation(self) -> int | None:
@@ -62,6 +65,7 @@ class ResourceStatus:
             and self.generation == other.generation
             and _error_text(self.error) == _error_text(other.error)
             and self.why == other.why
+            and self.rule == other.rule
             and self.generated_resources == other.generated_resources
         )
 

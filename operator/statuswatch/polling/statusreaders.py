@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from statuswatch.kstatus import Status, compute
+from statuswatch.rules import RuleSet, is_built_in_group
 from statuswatch.watchlist.selector import to_query
 
 from .clusterreader import ClusterReader
@@ -37,6 +38,7 @@ __all__ = [
     "GenericStatusReader",
     "ObjectStatusReader",
     "PodControllerStatusReader",
+    "RulesStatusReader",
     "StatusReader",
     "default_status_readers",
     "explain_status",
@@ -119,14 +121,47 @@ class ObjectStatusReader:
         self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
     ) -> ResourceStatus:
         result = compute(obj, now=self.now())
-        return ResourceStatus(identifier, Status(result.status), result.message, obj)
+        return ResourceStatus(identifier, Status(result.status), result.message, obj, rule="kstatus")
 
 
 class GenericStatusReader(ObjectStatusReader):
-    """Any kind: the object's own status by the kstatus rules, no children."""
+    """Any kind: the object's own status by :func:`statuswatch.rules.decide` (kstatus for built-in kinds,
+    the library or the conventions for the others), no children."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        explain: bool = True,
+        events: bool = False,
+        rules: RuleSet | None = None,
+    ) -> None:
+        super().__init__(clock, explain=explain, events=events)
+        self.rules = rules or RuleSet()
 
     def supports(self, group: str, kind: str) -> bool:
         return True
+
+    async def status_for_object(
+        self, reader: ClusterReader, identifier: ObjMetadata, obj: Mapping[str, Any]
+    ) -> ResourceStatus:
+        decision = self.rules.decide(obj, now=self.now())
+        return ResourceStatus(identifier, decision.status, decision.message, obj, rule=decision.rule)
+
+
+class RulesStatusReader(GenericStatusReader):
+    """A poll's own rules (``spec.healthChecks``, cluster defaults, ``spec.rules``), put first in the
+    poller's ``status_readers``: it takes the kinds a health check covers, and every custom kind (whose
+    verdict depends on the mode); built-in kinds without a health check are left to the readers that also
+    judge their children."""
+
+    def supports(self, group: str, kind: str) -> bool:
+        return self.rules.user_rule_for(group, kind) or not is_built_in_group(group)
+
+    @property
+    def needs_whole_objects(self) -> bool:
+        """Health checks may read any field; the library and the conventions read the shared view's."""
+        return bool(self.rules.health_checks or self.rules.defaults)
 
 
 def _uid(owner: Mapping[str, Any]) -> str | None:
@@ -189,7 +224,7 @@ class PodControllerStatusReader(ObjectStatusReader):
         failed = sum(1 for pod in pods if pod.status == Status.FAILED)
         if status == Status.IN_PROGRESS and failed:
             status, message = Status.FAILED, f"{failed} pods have failed"
-        return ResourceStatus(identifier, status, message, obj, generated_resources=pods)
+        return ResourceStatus(identifier, status, message, obj, generated_resources=pods, rule="kstatus")
 
 
 class DeploymentStatusReader(ObjectStatusReader):
@@ -216,7 +251,7 @@ class DeploymentStatusReader(ObjectStatusReader):
         except Exception as error:  # the children were read fine: keep them, as kstatus does
             return _unknown(identifier, error, obj, replicasets)
         return ResourceStatus(
-            identifier, Status(own.status), own.message, obj, generated_resources=replicasets
+            identifier, Status(own.status), own.message, obj, generated_resources=replicasets, rule="kstatus"
         )
 
 

@@ -7,7 +7,7 @@ per-kind rules (data files with their fixtures), and the conventions kstatus mis
 Pure: no I/O beyond reading the package's own rule files, no asyncio, no client. See docs/rules.md.
 """
 
-from statuswatch.rules.decide import MODES, RULE_KINDS, Decision, Mode, decide
+from statuswatch.rules.decide import MODES, RULE_KINDS, Decision, Mode, RuleSet, decide
 from statuswatch.rules.groups import BUILT_IN_GROUPS, is_built_in_group
 from statuswatch.rules.healthchecks import (
     HealthCheck,
@@ -40,6 +40,7 @@ __all__ = [
     "Mode",
     "RuleFile",
     "RuleFileError",
+    "RuleSet",
     "Verdict",
     "builtin_library",
     "decide",

@@ -35,7 +35,7 @@ from .groups import is_built_in_group
 from .healthchecks import HealthCheck, Verdict, check_for
 from .library import Library, builtin_library
 
-__all__ = ["MODES", "RULE_KINDS", "Decision", "Mode", "decide"]
+__all__ = ["MODES", "RULE_KINDS", "Decision", "Mode", "RuleSet", "decide"]
 
 Mode = Literal["default", "kstatus"]
 #: ``default``: the rules layer; ``kstatus``: exact kstatus (user health checks still apply, as in Flux).
@@ -59,6 +59,33 @@ class Decision:
     rule: str
     conditions: tuple[Condition, ...] = ()
     fired: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules one poll decides with: its own health checks, the cluster defaults, the library and the
+    mode; :meth:`decide` is :func:`decide` with them."""
+
+    health_checks: tuple[HealthCheck, ...] = ()
+    defaults: tuple[HealthCheck, ...] = ()
+    library: Library | None = None
+    mode: Mode = "default"
+
+    def decide(self, obj: object, *, now: datetime | None = None) -> Decision:
+        return decide(
+            obj,
+            now=now,
+            health_checks=self.health_checks,
+            defaults=self.defaults,
+            library=self.library,
+            mode=self.mode,
+        )
+
+    def user_rule_for(self, group: str, kind: str) -> bool:
+        """Whether a health check (own or default) decides this kind: it may read any field."""
+        return check_for(self.health_checks, group, kind) is not None or (
+            check_for(self.defaults, group, kind) is not None
+        )
 
 
 def decide(

@@ -157,6 +157,10 @@ class HealthCheck:
         given = zip(EXPRESSION_FIELDS, (self.in_progress, self.failed, self.current), strict=True)
         return [(name, expression) for name, expression in given if expression is not None]
 
+    def programs(self) -> list[Program]:
+        """The compiled expressions, in the order they are tried."""
+        return [program for _, _, program, _ in self._programs]
+
     @property
     def group(self) -> str:
         """The API group this entry covers ("" for the core group)."""

@@ -77,7 +77,6 @@ class RuleFile:
     source: str
     checks: tuple[HealthCheck, ...]
     fixtures: tuple[Fixture, ...]
-    entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
 
 
 def library_compiler(expression: str) -> Program:
@@ -124,8 +123,11 @@ def _fixtures(raw: object, where: str) -> tuple[Fixture, ...]:
     return tuple(fixtures)
 
 
-def parse_rule_file(text: str, *, path: str, compiler: Compiler = library_compiler) -> RuleFile:
-    """A rule file from its YAML text; :class:`RuleFileError` naming the fault."""
+def parse_rule_file(
+    text: str, *, path: str, compiler: Compiler = library_compiler, fixtures: bool = True
+) -> RuleFile:
+    """A rule file from its YAML text; :class:`RuleFileError` naming the fault. ``fixtures=False`` checks
+    and drops them (an operator has no use for them)."""
     name = Path(path).name
     try:
         document = yaml.safe_load(text)
@@ -148,9 +150,8 @@ def parse_rule_file(text: str, *, path: str, compiler: Compiler = library_compil
                 f"{name}: healthChecks[{index}] ({check.api_version} {check.kind}): built-in Kubernetes "
                 "kinds keep kstatus's rules; the library covers other kinds only"
             )
-    return RuleFile(
-        path, project, source, tuple(checks), _fixtures(document.get("fixtures"), name), tuple(entries)
-    )
+    cases = _fixtures(document.get("fixtures"), name)
+    return RuleFile(path, project, source, tuple(checks), cases if fixtures else ())
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,9 @@ class Library:
         return len(self._by_kind)
 
 
-def load_rule_files(paths: Iterable[Path], *, compiler: Compiler = library_compiler) -> Library:
+def load_rule_files(
+    paths: Iterable[Path], *, compiler: Compiler = library_compiler, fixtures: bool = True
+) -> Library:
     """A library from rule files (read here); a directory stands for its ``*.yaml``/``*.yml`` files, sorted.
     Raises :class:`RuleFileError` or OSError."""
     files: list[RuleFile] = []
@@ -195,11 +198,13 @@ def load_rule_files(paths: Iterable[Path], *, compiler: Compiler = library_compi
         else:
             found = [path]
         for each in found:
-            files.append(parse_rule_file(each.read_text(encoding="utf-8"), path=str(each), compiler=compiler))
+            text = each.read_text(encoding="utf-8")
+            files.append(parse_rule_file(text, path=str(each), compiler=compiler, fixtures=fixtures))
     return Library(tuple(files))
 
 
 @functools.cache
 def builtin_library() -> Library:
-    """The library shipped in the package, loaded once (empty if the package holds no rule files)."""
-    return load_rule_files([LIBRARY_DIR]) if LIBRARY_DIR.is_dir() else Library()
+    """The library shipped in the package, loaded once without its fixtures (``statuswatch rules test``
+    loads them); empty if the package holds no rule files."""
+    return load_rule_files([LIBRARY_DIR], fixtures=False) if LIBRARY_DIR.is_dir() else Library()

@@ -200,10 +200,10 @@ class Stream:
         #: store that every listener has been told about in full (the view relies on it to move listeners).
         self.lock = asyncio.Lock()
         self._project = projector
-        # Typed decoding needs the bytes (a RawTransport) and must reproduce the projector: the default one.
-        self._raw: RawTransport | None = (
-            client if isinstance(client, RawTransport) and projector is project else None
-        )
+        # Typed decoding needs the bytes (a RawTransport) and must reproduce the projector: kstatus's, or one
+        # that says it is the same for this kind (the rules' projector, for built-in kinds).
+        same = projector is project or _same_as_kstatus(projector, group, kind)
+        self._raw: RawTransport | None = client if isinstance(client, RawTransport) and same else None
         self._decoder: TypedDecoder | None = None
         #: Objects are requested as PartialObjectMetadata (their bodies never reach this process).
         self.metadata_only = self._raw is not None and metadata_only(group, kind)
@@ -720,3 +720,9 @@ def _refuses_watchlist(exc: ApiError) -> bool:
         return False
     text = " ".join([exc.message, *(str(c.get("field", "")) + str(c.get("message", "")) for c in exc.causes)])
     return any(s in text for s in ("sendInitialEvents", "WatchList", "resourceVersionMatch"))
+
+
+def _same_as_kstatus(projector: Projector, group: str, kind: str) -> bool:
+    """A projector may say that for some kinds it is exactly kstatus's (``same_as_kstatus(group, kind)``)."""
+    same = getattr(projector, "same_as_kstatus", None)
+    return bool(same(group, kind)) if callable(same) else False

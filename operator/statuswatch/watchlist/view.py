@@ -63,9 +63,10 @@ PROMOTION_WAIT = 10.0
 
 
 def default_projector() -> Projector:
-    from statuswatch.kstatus import project
+    """What the rules read of each object: kstatus's projection, plus the fields custom kinds' rules read."""
+    from statuswatch.rules.projection import RulesProjector
 
-    return project
+    return RulesProjector()
 
 
 def _stream_key(stream: Stream) -> StreamKey:

@@ -12,6 +12,7 @@ import pytest
 
 from statuswatch.controller.models import (
     MAX_RESOURCE_MESSAGE,
+    RULE_MODES,
     ConditionRecord,
     IdentifierSpec,
     ResourceReport,
@@ -170,8 +171,10 @@ def test_selectors_health_checks_and_member_flags() -> None:
 
 
 def test_new_resource_fields_are_written_only_when_set() -> None:
-    plain = ResourceReport("apps", "Deployment", "shop", "web", Status.CURRENT, "ok", rule="kstatus")
+    plain = ResourceReport("apps", "Deployment", "shop", "web", Status.CURRENT, "ok")
     assert set(plain.to_dict()) == {"group", "kind", "namespace", "name", "status", "message"}
+    decided = ResourceReport("apps", "Deployment", "shop", "web", Status.CURRENT, "ok", rule="kstatus")
+    assert decided.to_dict()["rule"] == "kstatus"
     rich = ResourceReport(
         "apps", "Deployment", "shop", "", Status.UNKNOWN, "none", None, "Why", True, selector="app=web"
     )
@@ -600,3 +603,14 @@ def test_hand_written_garbage_reads_as_empty() -> None:
     record = StatusRecord.read(GARBAGE_PREVIOUS)
 
     assert record == StatusRecord()
+
+
+def test_spec_rules_is_default_kstatus_or_unset() -> None:
+    from statuswatch.rules import MODES
+
+    assert RULE_MODES == MODES
+    base = {"identifiers": [{"group": "apps", "kind": "Deployment", "name": "web"}]}
+    assert parse_spec(base, namespace="shop").rules is None
+    assert parse_spec({**base, "rules": "kstatus"}, namespace="shop").rules == "kstatus"
+    with pytest.raises(SpecError, match="rules: must be default or kstatus, got 'strict'"):
+        parse_spec({**base, "rules": "strict"}, namespace="shop")

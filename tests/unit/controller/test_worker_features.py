@@ -17,7 +17,8 @@ from statuswatch.controller.testing import MemorySink, ScriptedMembers, Scripted
 from statuswatch.controller.worker import Poll, Worker, WorkerContext, load_default_health_checks
 from statuswatch.kstatus import Status
 from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, StatusReader, SyncEvent, Why
-from statuswatch.polling.healthchecks import CelStatusReader, HealthCheck
+from statuswatch.polling.healthchecks import HealthCheck
+from statuswatch.polling.statusreaders import RulesStatusReader
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
 
@@ -267,8 +268,18 @@ async def test_health_checks_poll_with_a_cel_reader_first_and_spec_entries_beat_
     worker.start()
     await asyncio.sleep(0.05)
     ((reader,),) = pollers.readers
-    assert isinstance(reader, CelStatusReader)
-    assert [(c.kind, c.current) for c in reader.checks] == [("Widget", own["current"]), ("Gadget", "true")]
+    assert isinstance(reader, RulesStatusReader)
+    assert [(c.kind, c.current) for c in reader.rules.health_checks] == [("Widget", own["current"])]
+    assert [(c.kind, c.current) for c in reader.rules.defaults] == [("Widget", "false"), ("Gadget", "true")]
+    decided = reader.rules.decide(
+        {
+            "apiVersion": "example.io/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "status": {"phase": "Running"},
+        }
+    )
+    assert (decided.status, decided.rule) == (Status.CURRENT, "healthCheck")
     assert poll.current.identifiers == [WEB]
     await worker.stop()
 

@@ -214,6 +214,7 @@ async def test_compute_error_is_unknown_and_keeps_the_object() -> None:
 
 async def test_kind_installed_later_starts_being_served() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "ns"}}
+    widget["status"] = {"observedGeneration": 1}  # a reported status: Current (none at all is InProgress)
 
     def install(reader: FakeClusterReader) -> None:
         reader.kinds[("example.com", "Widget")] = True
@@ -346,6 +347,7 @@ async def test_cluster_scoped_kind_given_with_a_namespace_is_read_without_it() -
 
 async def test_a_discovery_error_while_validating_is_unknown_per_identifier_and_retried() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "ns"}}
+    widget["status"] = {"observedGeneration": 1}  # a reported status: Current (none at all is InProgress)
     down = ApiError(503, "ServiceUnavailable", "discovery is down")
 
     def recover(reader: FakeClusterReader) -> None:
