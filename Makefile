@@ -6,9 +6,18 @@ BIN := $(VENV)/bin
 
 .PHONY: install system-deps test lint unit e2e bench-smoke demo bench lock clean
 
-# The control plane's certificates are made with the openssl command; Debian-based machines may lack it.
+# The control plane's certificates are made with the openssl command; the real node (the e2e tests'
+# kubelet and containerd) needs runc, the CNI plugins (/usr/lib/cni), a static busybox for its images, and
+# ip/mount. Debian-based machines may lack any of them: only the missing ones are installed.
+SYSTEM_PACKAGES := openssl:/usr/bin/openssl runc:/usr/sbin/runc \
+	containernetworking-plugins:/usr/lib/cni/bridge busybox-static:/bin/busybox iproute2:/usr/sbin/ip \
+	mount:/usr/bin/mount
 system-deps:
-	@command -v openssl >/dev/null || { apt-get update && apt-get install -y --no-install-recommends openssl; }
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+		test -e "$${entry#*:}" || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $$missing; fi
 
 $(BIN)/statuswatch: pyproject.toml
 	$(MAKE) system-deps
@@ -28,8 +37,8 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-e2e: install
-	$(BIN)/statuswatch cluster build
+e2e: install system-deps
+	$(BIN)/statuswatch cluster build --real-node
 	$(BIN)/pytest tests/e2e
 
 # The scale benchmark at its small size, as a smoke run (no timing assertions: it fails only when a peer or

@@ -9,8 +9,9 @@
 
 Fixtures: ``cluster`` (session; an ``E2ECluster``), ``namespace`` (a fresh namespace per test, deleted
 afterwards), ``service_account_kubeconfig`` (a factory: kubeconfig for a ServiceAccount holding given RBAC
-rules), ``needs`` (skip unless the backend has a capability). Tests marked ``real_containers`` are skipped
-on backends whose pods do not really run.
+rules), ``needs`` (skip unless the backend has a capability), ``real_node`` (the local control plane's
+real node, started on first use: kubelet and containerd; it fails, never skips, where it cannot start).
+Tests marked ``real_containers`` run on the real node on the local backend.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from typing import Any
 import pytest
 import yaml
 
+from statuswatch.cluster.errors import ClusterError
+from statuswatch.cluster.images import BUSYBOX_IMAGE
+from statuswatch.cluster.realnode import pod_placement
 from statuswatch.cluster.testing import (
     REAL_CONTAINERS,
     E2ECluster,
     ExistingE2ECluster,
     KindE2ECluster,
     LocalE2ECluster,
+    Placement,
     docker_works,
     existing_kubeconfig,
     write_token_kubeconfig,
@@ -82,14 +87,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ECluster]:
 
 
 @pytest.fixture(autouse=True)
-def _skip_without_real_containers(request: pytest.FixtureRequest) -> None:
+def _real_containers(request: pytest.FixtureRequest) -> None:
+    """``real_containers`` tests: on the local control plane they run on its real node (which must start)."""
     if request.node.get_closest_marker(REAL_CONTAINERS) is None:
         return
-    if _backend() == "local":  # decided without starting the cluster
-        pytest.skip("real_containers: the local control plane runs pods on KWOK fake nodes")
+    if _backend() == "local":
+        request.getfixturevalue("real_node")
+        return
     reason = request.getfixturevalue("cluster").missing(REAL_CONTAINERS)
     if reason:
         pytest.skip(f"real_containers: {reason}")
+
+
+@pytest.fixture
+def real_node(cluster: E2ECluster) -> Placement:
+    """The local control plane's real node, started if it is not running (kubelet, containerd).
+
+    Fails, never skips, where it cannot start: a machine of the project's kind must run it. On the kind
+    and existing backends the nodes are real already: any node, a public busybox image (the second local
+    version and the pause image exist only on the real node).
+    """
+    if not isinstance(cluster, LocalE2ECluster):
+        return Placement(image="busybox:1.36", pod_spec={})
+    try:
+        cluster.start_real_node(say=lambda line: print(line, file=sys.__stderr__, flush=True))
+    except ClusterError as error:
+        pytest.fail(f"the real node cannot start on this machine: {error}")
+    return Placement(image=BUSYBOX_IMAGE, pod_spec=pod_placement())
 
 
 @pytest.fixture

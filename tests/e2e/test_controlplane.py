@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from statuswatch.cluster.testing import COMPACT_ETCD, RESTART_APISERVER, E2ECluster, wait_for
+from statuswatch.cluster.testing import COMPACT_ETCD, RESTART_APISERVER, E2ECluster, Placement, wait_for
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
@@ -206,10 +206,12 @@ def test_cluster_wide_service_account_rules(
 
 
 @pytest.mark.real_containers
-def test_container_output_reaches_the_logs(cluster: E2ECluster, namespace: str) -> None:
+def test_container_output_reaches_the_logs(cluster: E2ECluster, namespace: str, real_node: Placement) -> None:
+    overrides = json.dumps({"apiVersion": "v1", "spec": dict(real_node.pod_spec)})
     cluster.kubectl(
-        "run", "echo", "-n", namespace, "--image=busybox:1.36", "--restart=Never", "--", "echo", "hello"
-    )
+        "run", "echo", "-n", namespace, f"--image={real_node.image}", "--restart=Never",
+        f"--overrides={overrides}", "--", "echo", "hello",
+    )  # fmt: skip
 
     def succeeded() -> bool:
         return bool(_get(cluster, "pod", "echo", "-n", namespace)["status"].get("phase") == "Succeeded")

@@ -50,14 +50,25 @@ def cluster() -> None:
     """The local control plane: etcd, kube-apiserver, controller manager, scheduler and KWOK nodes."""
 
 
+_real_node_option = click.option(
+    "--real-node",
+    is_flag=True,
+    help="also a real node: kubelet and containerd running real containers (root; runc, CNI plugins)",
+)
+
+
 @cluster.command()
 @click.option("--force", is_flag=True, help="rebuild even if the cached binaries are current")
-def build(force: bool) -> None:
+@_real_node_option
+def build(force: bool, real_node: bool) -> None:
     """Build the pinned binaries from Go modules (cached; a warm run takes a moment)."""
     from statuswatch.cluster.build import build as run_build
+    from statuswatch.cluster.build import build_node
 
     started = time.monotonic()
     run_build(force=force, say=_say)
+    if real_node:
+        build_node(force=force, say=_say)
     _say(f"build took {time.monotonic() - started:.1f}s")
 
 
@@ -65,11 +76,12 @@ def build(force: bool) -> None:
 @_dir_option
 @click.option("--nodes", default=3, show_default=True, help="number of KWOK nodes")
 @click.option("--timeout", default=180.0, show_default=True, help="seconds to wait for readiness")
-def up(directory: Path | None, nodes: int, timeout: float) -> None:
+@_real_node_option
+def up(directory: Path | None, nodes: int, timeout: float, real_node: bool) -> None:
     """Start the cluster (idempotent); returns once the nodes are Ready."""
     local = LocalCluster(directory, nodes=nodes)
     started = time.monotonic()
-    local.up(timeout=timeout, say=_say)
+    local.up(timeout=timeout, say=_say, real_node=real_node)
     _say(f"up in {time.monotonic() - started:.1f}s")
     _say(f'use it: eval "$(statuswatch cluster env --dir {local.directory})"')
 
@@ -77,7 +89,7 @@ def up(directory: Path | None, nodes: int, timeout: float) -> None:
 @cluster.command()
 @_dir_option
 def down(directory: Path | None) -> None:
-    """Stop the processes that `up` started (data stays in the directory)."""
+    """Stop the processes that `up` started (data stays); a real node's host changes are undone."""
     local = LocalCluster(directory)
     local.down()
     _say(f"stopped the cluster in {local.directory}")
@@ -101,6 +113,10 @@ def status(directory: Path | None) -> None:
     rss = local.rss_bytes()
     for name, proc in running.items():
         click.echo(f"{name:<24} pid {proc.pid:<8} rss {rss.get(name, 0) / 2**20:7.1f} MiB  log {proc.log}")
+    from statuswatch.cluster.realnode import RealNode
+
+    for name, proc in RealNode(local).running().items():
+        click.echo(f"{name + ' (real node)':<24} pid {proc.pid:<8} log {proc.log}")
     click.echo(f"total rss {sum(rss.values()) / 2**20:.1f} MiB; ready: {local.is_up()}")
     if not local.is_up():
         sys.exit(EXIT_FAILED)

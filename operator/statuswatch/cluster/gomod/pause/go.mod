@@ -1,0 +1,3 @@
+module statuswatch.local/controlplane/pause
+
+go 1.26.0
