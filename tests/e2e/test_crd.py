@@ -101,6 +101,14 @@ def test_printer_columns(cluster: E2ECluster, crd: dict[str, Any], namespace: st
             "spec.timeout in body should match",
         ),
         (
+            {"identifiers": [{"kind": "Pod", "name": "p"}], "timeout": "876001h"},
+            "timeout must be at most 876000h (about 100 years)",
+        ),
+        (
+            {"identifiers": [{"kind": "Pod", "name": "p", "timeout": "900000h"}]},
+            "timeout must be at most 876000h (about 100 years)",
+        ),
+        (
             {"identifiers": [{"kind": "Pod", "name": "p"}], "desiredStatus": "Done"},
             'spec.desiredStatus: Unsupported value: "Done"',
         ),
@@ -114,6 +122,8 @@ def test_printer_columns(cluster: E2ECluster, crd: dict[str, Any], namespace: st
         "bad group",
         "bad interval",
         "bad timeout",
+        "timeout beyond 100 years",
+        "member timeout beyond 100 years",
         "bad desired status",
     ],
 )

@@ -30,6 +30,7 @@ __all__ = [
     "DESIRED_STATUSES",
     "GROUP_PATTERN",
     "KIND_PATTERN",
+    "MAX_DURATION",
     "MAX_DURATION_LENGTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HEALTH_CHECKS",
@@ -71,6 +72,9 @@ GROUP_PATTERN = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 KIND_PATTERN = r"^[A-Z][A-Za-z0-9]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 MAX_DURATION_LENGTH = 32
+#: The longest duration a spec may give (about 100 years, as the CRD's rules say): beyond it a deadline is
+#: meaningless, and ``datetime + timedelta`` would overflow where the status is built.
+MAX_DURATION = timedelta(hours=876_000)
 
 # Why a value fails a pattern, in words, by the field's name in the CRD.
 _PATTERN_HINTS = {
@@ -130,6 +134,10 @@ def _duration(value: object) -> timedelta:
         raise _custom(f"must be a duration string such as '30s', got {_shown(value)}")
     if not math.isfinite(duration.total_seconds()) or duration < timedelta(0):
         raise _custom(f"invalid duration {_shown(value)}: must not be negative")
+    if duration > MAX_DURATION:
+        raise _custom(
+            f"invalid duration {_shown(value)}: at most {format_duration(MAX_DURATION)} (about 100 years)"
+        )
     return duration
 
 

@@ -279,6 +279,22 @@ INVALID: list[tuple[str, Any, tuple[str, ...]]] = [
         ("spec.timeout: invalid duration '99999999999999999h': far too long",),
     ),
     (
+        # N13: a CRD without its CEL rules let this through, and the timeout clock overflowed.
+        "duration-beyond-a-hundred-years",
+        with_web(timeout="87600000h"),
+        ("spec.timeout: invalid duration '87600000h': at most 876000h (about 100 years)",),
+    ),
+    (
+        "identifier-timeout-beyond-a-hundred-years",
+        {"identifiers": [WEB | {"timeout": "876000h1s"}]},
+        ("spec.identifiers[0].timeout: invalid duration '876000h1s': at most 876000h (about 100 years)",),
+    ),
+    (
+        "poll-interval-beyond-a-hundred-years",
+        with_web(pollInterval="900000h"),
+        ("spec.pollInterval: invalid duration '900000h': at most 876000h (about 100 years)",),
+    ),
+    (
         "duration-not-a-string",
         with_web(pollInterval=5),
         ("spec.pollInterval: must be a duration string such as '30s', got 5",),
