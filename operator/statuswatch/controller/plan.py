@@ -201,15 +201,20 @@ def plan(
     ``scopes`` holds what discovery said of each ``(group, kind)`` (missing: not known); ``answers`` one
     answer per selector, in order.
     """
-    slots = [
-        identifier_slot(
+    slots: list[Slot] = []
+    keys: set[MemberKey] = set()
+    for entry in spec.identifiers:
+        slot = identifier_slot(
             entry,
             scopes.get((entry.group, entry.kind)),
             namespace=namespace,
             allow_cluster_scoped=allow_cluster_scoped,
         )
-        for entry in spec.identifiers
-    ]
+        # The spec's own check refuses repeats, but cannot know scopes: a cluster-scoped kind given with and
+        # without a namespace is one object, so one member.
+        if slot.key not in keys:
+            keys.add(slot.key)
+            slots.append(slot)
     for index, (selector, answer) in enumerate(zip(spec.selectors, answers, strict=True)):
         taken = {slot.key for slot in slots}
         scope = scopes.get((selector.group, selector.kind))
