@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from statuswatch.controller.budget import STATUS_BUDGET, fit_status
 from statuswatch.controller.models import (
     MAX_RESOURCE_MESSAGE,
     ConditionRecord,
@@ -107,12 +108,15 @@ def build_status(
     reports: Sequence[ResourceReport],
     now: datetime,
     spec_error_reason: str = "InvalidSpec",
+    budget: int = STATUS_BUDGET,
+    refusal: str | None = None,
 ) -> StatusUpdate:
     """The whole status for ``generation`` from the previous status (any shape) and one report per identifier.
 
     The spec is invalid when ``spec_error`` is set or ``spec`` is None (``spec_error_reason`` is then the
     conditions' reason); ``reports`` come in spec order (refused ones included). ``now`` may be naive (taken
-    as UTC); times are kept to the second.
+    as UTC); times are kept to the second. A status over ``budget`` bytes is summarised to fit
+    (:func:`~.budget.fit_status`), as is one after the API server refused the full status (``refusal``).
     """
     before = StatusRecord.read(previous)
     everyone = tuple(reports)
@@ -177,7 +181,16 @@ def build_status(
         spec_observed_time=spec_observed,
         conditions=conditions,
     )
-    return StatusUpdate(record.to_dict(), _transitions(before, all_current, stalled), next_check)
+    status = fit_status(
+        record.to_dict(),
+        previous=previous,
+        desired=desired.value,
+        generation=generation,
+        now=moment,
+        budget=budget,
+        refusal=refusal,
+    )
+    return StatusUpdate(status, _transitions(before, all_current, stalled), next_check)
 
 
 def _all_current(
