@@ -1,8 +1,16 @@
 """Where a worker's results go: the StatusWatch's status subresource and Kubernetes Events.
 
 A small seam (:class:`StatusSink`) between the workers and the API, so the workers can be tested with an
-in-memory sink and the real one stays a few lines of HTTP: a JSON merge patch of ``/status`` (which replaces
-lists wholesale and deletes the keys the new status no longer has) and a core/v1 Event per transition.
+in-memory sink and the real one stays a few lines of HTTP: a core/v1 Event per transition, and a JSON patch
+of ``/status`` that first tests ``/metadata/uid``. The name alone is not enough: a StatusWatch deleted and
+re-created under the same name (``kubectl replace --force``, Argo CD's ``Replace=true``) would take the old
+worker's status and read Ready for members it never had; a uid in a merge patch is ignored by the status
+strategy, whereas a failed JSON patch ``test`` is refused with 422.
+
+A refusal is told apart by asking again: the object gone (a 404 naming it, or another uid under the name)
+is :class:`WatchGone`; a 404 that does not name it (a CRD no longer serving the version, a proxy) is an
+error to retry; a write the server refuses for good (413, 422, etcd's "request is too large") is
+:class:`StatusRefused`, which the worker answers with a status that fits and says why.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ __all__ = [
     "VERSION",
     "ApiStatusSink",
     "ObjectRef",
+    "StatusRefused",
     "StatusSink",
     "WatchGone",
-    "status_patch",
 ]
 
 GROUP = "statuswatch.io"
@@ -39,7 +47,11 @@ _MESSAGE_LIMIT = 1024
 
 
 class WatchGone(Exception):
-    """The StatusWatch no longer exists (deleted while its status was being written)."""
+    """The StatusWatch no longer exists (deleted while its status was being written, or re-created)."""
+
+
+class StatusRefused(Exception):
+    """The API server refused this status for good (too large, invalid): writing it again cannot help."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,9 @@ class StatusSink(Protocol):
     async def write_status(
         self, ref: ObjectRef, status: Mapping[str, Any], previous: Mapping[str, Any] | None
     ) -> Mapping[str, Any]:
-        """Replace the status with ``status``; returns the status as stored. Raises :class:`WatchGone`."""
+        """Replace the status of the object ``ref`` names (its uid too, when set); returns the status as
+        stored. Raises :class:`WatchGone` when that object is gone, :class:`StatusRefused` when the server
+        refuses this status for good."""
         ...
 
     async def post_event(self, ref: ObjectRef, event_type: str, reason: str, message: str) -> None:
@@ -68,13 +82,13 @@ class StatusSink(Protocol):
         ...
 
 
-def status_patch(status: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A merge patch that turns ``previous`` into ``status``: keys that disappear are set to null."""
-    body: dict[str, Any] = dict(status)
-    for key in previous or {}:
-        if key not in body:
-            body[key] = None
-    return {"status": body}
+def _object_path(ref: ObjectRef) -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{ref.namespace}/{PLURAL}/{ref.name}"
+
+
+def _refused_for_good(error: ApiError) -> bool:
+    """413, 422 (a schema or webhook refusal), or etcd's size limit (the API server passes it on as 500)."""
+    return error.status in (413, 422) or (error.status == 500 and "too large" in error.message)
 
 
 class ApiStatusSink:
@@ -88,21 +102,35 @@ class ApiStatusSink:
     async def write_status(
         self, ref: ObjectRef, status: Mapping[str, Any], previous: Mapping[str, Any] | None
     ) -> Mapping[str, Any]:
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{ref.namespace}/{PLURAL}/{ref.name}/status"
+        path = f"{_object_path(ref)}/status"
+        # "add" replaces /status whole (keys the new status lacks go too) and works when there is none yet.
+        patch: list[dict[str, Any]] = [{"op": "add", "path": "/status", "value": dict(status)}]
+        if ref.uid:
+            patch.insert(0, {"op": "test", "path": "/metadata/uid", "value": ref.uid})
         try:
             async with self._slots:
                 stored = await self._client.request_json(
-                    "PATCH",
-                    path,
-                    body=status_patch(status, previous),
-                    content_type="application/merge-patch+json",
+                    "PATCH", path, body=patch, content_type="application/json-patch+json"
                 )
         except ApiError as error:
-            if error.status == 404:
+            if error.status in (404, 422) and await self._gone(ref):
                 raise WatchGone(str(ref)) from error
+            if _refused_for_good(error):
+                raise StatusRefused(str(error)) from error
             raise
         result = stored.get("status")
         return result if isinstance(result, Mapping) else {}
+
+    async def _gone(self, ref: ObjectRef) -> bool:
+        """Whether the object ``ref`` names is no longer there (asked again, after a refused write)."""
+        try:
+            async with self._slots:
+                current = await self._client.get_json(_object_path(ref))
+        except ApiError as error:
+            # A 404 for the object names it; one that does not (the type is not served) says nothing.
+            return error.status == 404 and error.details.get("name") == ref.name
+        uid = (current.get("metadata") or {}).get("uid")
+        return bool(ref.uid) and uid != ref.uid
 
     async def post_event(self, ref: ObjectRef, event_type: str, reason: str, message: str) -> None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
