@@ -14,7 +14,8 @@ from typing import Any
 
 from statuswatch.polling import ErrorEvent, Event, ObjMetadata, Options, ResourceUpdateEvent, SyncEvent
 
-from .statusapi import ObjectRef, WatchGone
+from .budget import encoded_size
+from .statusapi import ObjectRef, StatusRefused, WatchGone
 
 __all__ = ["MemorySink", "PollCall", "PostedEvent", "ScriptedMembers", "ScriptedPoll", "StaticScopes"]
 
@@ -81,7 +82,12 @@ class PostedEvent:
 
 
 class MemorySink:
-    """A ``StatusSink`` that keeps every write and Event; failures can be scripted."""
+    """A ``StatusSink`` that keeps every write and Event; failures can be scripted.
+
+    ``uids`` (namespace, name) -> uid holds the objects as the API server has them: a write whose ref
+    carries another uid is refused as the real sink's uid precondition would (:class:`WatchGone`).
+    ``limit``: a status larger than this many bytes of JSON is refused for good (:class:`StatusRefused`).
+    """
 
     def __init__(self) -> None:
         self.writes: list[tuple[ObjectRef, dict[str, Any]]] = []
@@ -89,14 +95,23 @@ class MemorySink:
         self.statuses: dict[ObjectRef, dict[str, Any]] = {}
         self.failures: list[BaseException] = []
         self.gone: set[ObjectRef] = set()
+        self.uids: dict[tuple[str, str], str] = {}
+        self.limit: int | None = None
+        self.refused = 0
 
     async def write_status(
         self, ref: ObjectRef, status: Mapping[str, Any], previous: Mapping[str, Any] | None
     ) -> Mapping[str, Any]:
         if ref in self.gone:
             raise WatchGone(str(ref))
+        held = self.uids.get((ref.namespace, ref.name))
+        if held is not None and ref.uid and held != ref.uid:
+            raise WatchGone(f"{ref} is now uid {held}")
         if self.failures:
             raise self.failures.pop(0)
+        if self.limit is not None and encoded_size(status) > self.limit:
+            self.refused += 1
+            raise StatusRefused("500 InternalError: etcdserver: request is too large")
         stored = dict(status)
         self.writes.append((ref, stored))
         self.statuses[ref] = stored

@@ -56,13 +56,14 @@ from statuswatch.polling.healthchecks import HealthCheck, HealthCheckError, pars
 from statuswatch.polling.statusreaders import RulesStatusReader
 from statuswatch.rules import Mode, RuleSet
 
-from .conditions import build_status
+from .budget import MINIMAL_BUDGET, STATUS_BUDGET
+from .conditions import StatusUpdate, build_status
 from .membership import Memberships, MemberSource, view_members
 from .metrics import CONTROLLER, Metrics
 from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
 from .plan import Scope, Slot, plan
 from .settings import OperatorSettings
-from .statusapi import ObjectRef, StatusSink, WatchGone
+from .statusapi import ObjectRef, StatusRefused, StatusSink, WatchGone
 
 __all__ = [
     "HEALTH_CHECKS_CONFIGMAP",
@@ -196,6 +197,9 @@ class Worker:
         self._dirty = _Flag(self._wake)
         self._replan = _Flag(self._wake)
         self._pending_since: float | None = None
+        # The API server's answer to a full status it refused for good; until the next plan, statuses are
+        # written as counts only, saying so.
+        self._refused: str | None = None
         self._task: asyncio.Task[None] | None = None
         self.aggregate: str | None = None
 
@@ -268,6 +272,7 @@ class Worker:
     async def _plan(self) -> None:
         """Parse the spec, gather what the plan needs (scopes, selector answers) and let it decide."""
         self._synced = False
+        self._refused = None
         self._reports = {}
         self._slots = ()
         self._poll = self._ctx.poll
@@ -428,15 +433,7 @@ class Worker:
         started, self._pending_since = self._pending_since, None
         previous = self._previous()  # decoded once per publish: built from, and patched against
         try:
-            update = build_status(
-                previous=previous,
-                generation=self._generation,
-                spec=self._spec,
-                spec_error=self._spec_error,
-                reports=reports,
-                now=self._ctx.now(),
-                spec_error_reason=self._spec_error_reason,
-            )
+            update = self._build(reports, previous)
         except Exception:
             self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="error").inc()
             self._log.exception("cannot build the status")
@@ -445,7 +442,15 @@ class Worker:
         self.aggregate = str(update.status.get("aggregateStatus") or "") or None
         encoded = _encoded(update.status)
         if encoded != self._base_json:
-            await self._write(update.status, encoded, previous)
+            try:
+                await self._write(update.status, encoded, previous)
+            except StatusRefused as error:
+                if self._refused is not None:  # even the summary: nothing smaller to write
+                    self._log.error("status refused by the API server: %s", error)
+                    return None
+                self._refused = str(error)
+                self._log.warning("status refused by the API server (%s); writing a summary", error)
+                return await self._publish(waiting=waiting)
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
             for transition in update.transitions:
@@ -454,6 +459,19 @@ class Worker:
             return None
         seconds = (update.next_check - self._ctx.now()).total_seconds()
         return loop.time() + max(0.0, seconds)
+
+    def _build(self, reports: Sequence[ResourceReport], previous: Mapping[str, Any]) -> StatusUpdate:
+        return build_status(
+            previous=previous,
+            generation=self._generation,
+            spec=self._spec,
+            spec_error=self._spec_error,
+            reports=reports,
+            now=self._ctx.now(),
+            spec_error_reason=self._spec_error_reason,
+            budget=STATUS_BUDGET if self._refused is None else MINIMAL_BUDGET,
+            refusal=self._refused,
+        )
 
     def _ordered_reports(self, waiting: bool) -> list[ResourceReport]:
         message = "Waiting for the first status" if waiting else "No status yet"
@@ -467,6 +485,9 @@ class Worker:
             except WatchGone:
                 self._log.info("deleted while its status was written; stopping")
                 raise _Gone from None
+            except StatusRefused:
+                self._ctx.metrics.status_writes.labels(result="refused").inc()
+                raise
             except Exception as error:
                 self._ctx.metrics.status_writes.labels(result="error").inc()
                 delay = delays.next_delay()

@@ -91,3 +91,64 @@ async def test_a_cluster_scoped_identifier_given_with_and_without_a_namespace_co
         ("Deployment", "web"),
     ]
     await worker.stop()
+
+
+async def test_a_worker_of_a_deleted_statuswatch_stops_rather_than_write_into_its_successor() -> None:
+    # N2: the successor has the same name (and generation 1), but another uid.
+    poll, sink = ScriptedPoll(), MemorySink()
+    sink.uids[("shop", "w")] = "uid-1"
+    worker = Worker(context(poll, sink), body([{"group": "apps", "kind": "Deployment", "name": "web"}]))
+    worker.start()
+    await settle()
+    assert len(sink.writes) == 1
+    sink.uids[("shop", "w")] = "uid-2"
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle()
+    assert len(sink.writes) == 1
+    assert not worker.running
+    await worker.stop()
+
+
+async def test_a_status_refused_for_good_becomes_a_summary_that_says_why_and_spec_changes_still_count() -> (
+    None
+):
+    # N3: the refused write was retried forever and the worker never looked at its spec again.
+    poll, sink = ScriptedPoll(), MemorySink()
+    names = [f"web-{index:03d}-" + "n" * 200 for index in range(120)]
+    identifiers = [{"group": "apps", "kind": "Deployment", "name": name} for name in names]
+    worker = Worker(context(poll, sink), body(identifiers))
+    worker.start()
+    await settle()
+    sink.limit = 20 * 1024  # the full status is ~40 KiB; a summary gets 16 KiB
+    members = [ObjMetadata("apps", "Deployment", "shop", name) for name in names]
+    poll.emit(*(update(member, Status.CURRENT) for member in members[1:]), SyncEvent())
+    await settle()
+    assert sink.refused >= 1
+    status = sink.writes[-1][1]
+    summary = status["conditions"][-1]
+    assert (summary["type"], summary["status"], summary["reason"]) == (
+        "ResourcesSummarized",
+        "True",
+        "WriteRefused",
+    )
+    assert "etcdserver: request is too large" in summary["message"]
+    assert status["resourceCounts"] == {"Current": 119, "Unknown": 1}
+    assert status["resources"][0]["name"] == names[0]  # the one not Current comes first
+    assert status["progress"] == "119/120"
+
+    writes, refused = len(sink.writes), sink.refused
+    poll.emit(update(members[0], Status.CURRENT))
+    await settle()
+    assert sink.refused == refused  # not the full status again: straight to the summary
+    assert len(sink.writes) == writes + 1
+    assert sink.writes[-1][1]["progress"] == "120/120"
+
+    worker.observe(body(identifiers[:2], generation=2))
+    await settle()
+    assert poll.current.identifiers == members[:2]
+    poll.emit(update(members[0], Status.CURRENT), update(members[1], Status.CURRENT), SyncEvent())
+    await settle()
+    status = sink.writes[-1][1]
+    assert status["observedGeneration"] == 2
+    assert "resourceCounts" not in status
+    await worker.stop()
