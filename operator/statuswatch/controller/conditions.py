@@ -322,13 +322,18 @@ def _condition(
     kept = (
         earlier is not None and earlier.status == verdict.status and earlier.last_transition_time is not None
     )
+    since = now
+    if kept and earlier is not None and earlier.last_transition_time is not None:
+        # A time in the future was written by a clock ahead of ours (another replica): it cannot be true,
+        # and kept as it is it would push every deadline counted from it back by the whole skew.
+        since = min(earlier.last_transition_time, now)
     return ConditionRecord(
         type=type_,
         status=verdict.status,
         reason=verdict.reason,
         message=verdict.message,
         observed_generation=generation,
-        last_transition_time=earlier.last_transition_time if kept and earlier is not None else now,
+        last_transition_time=since,
     )
 
 

@@ -26,6 +26,7 @@ from statuswatch.polling.clusterreader import scope_of
 from statuswatch.polling.defaultchecks import load_default_health_checks
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
 from statuswatch.watchlist.discovery import RestMapper
+from statuswatch.watchlist.serverclock import ServerClock
 from statuswatch.watchlist.stream import StreamSettings
 from statuswatch.watchlist.view import SharedView
 
@@ -132,6 +133,7 @@ async def operate(
             projector=whole_object,
         )
         metrics.add_state("streams", lambda: stream_gauges(view, whole_view))
+        metrics.add_state("clock", lambda: _skew_gauge(raw_client.clock))
         poller = StatusPoller(client, mapper, view=view)
 
         def poller_for(readers: Sequence[StatusReader]) -> Poll:
@@ -153,6 +155,8 @@ async def operate(
             poller_for=poller_for,
             default_health_checks=await load_default_health_checks(client, config.namespace, logger=_log),
             whole_objects=True,
+            # Deadlines count from times other replicas wrote: read "now" from the clock they share.
+            now=raw_client.clock.now,
         )
         supervisor = Supervisor(context)
         identity = own_identity()
@@ -193,6 +197,15 @@ async def operate(
             await whole_view.close()
             if server is not None:
                 await server.cleanup()
+
+
+def _skew_gauge(clock: ServerClock) -> Iterable[GaugeMetricFamily]:
+    family = GaugeMetricFamily(
+        "statuswatch_clock_skew_seconds",
+        "The API server's clock minus this process's, from the Date header of its last answer.",
+    )
+    family.add_metric([], clock.skew)
+    yield family
 
 
 def _serving_gauge(gate: Gate) -> Iterable[GaugeMetricFamily]:

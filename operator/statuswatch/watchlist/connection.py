@@ -37,6 +37,7 @@ from statuswatch import __version__
 from statuswatch.watchlist import kubeconfig
 from statuswatch.watchlist.kubeconfig import ConfigError
 from statuswatch.watchlist.lines import LineSplitter
+from statuswatch.watchlist.serverclock import ServerClock
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -366,6 +367,8 @@ class ApiClient:
     ):
         self.config = config or ClusterConfig.load()
         self.request_timeout = request_timeout
+        #: The API server's clock, as its answers' Date headers give it.
+        self.clock = ServerClock()
         self.user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self._refresh_lock = asyncio.Lock()
@@ -477,6 +480,7 @@ class ApiClient:
         timeout = aiohttp.ClientTimeout(total=self.request_timeout)
         for attempt in range(2):
             creds = await self._credentials()
+            sent = self.clock.local_time()
             async with session.request(
                 method,
                 self._url(path),
@@ -487,6 +491,7 @@ class ApiClient:
             ) as resp:
                 raw = await resp.read()
                 status, reason = resp.status, resp.reason
+                self.clock.observe(resp.headers.get("Date"), sent, self.clock.local_time())
             if status == 401 and attempt == 0 and await self._refreshed(creds):
                 continue
             if status >= 400:
