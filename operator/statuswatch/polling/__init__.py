@@ -16,7 +16,7 @@ from .clusterreader import GENERATED_KINDS, ClusterReader
 from .collector import Observation, PollUntil, StatusCollector, aggregate_status, collect
 from .directreader import DirectClusterReader
 from .engine import ClusterReaderFactory, Options, StatusPoller
-from .errors import IdentifierError, NotSyncedError, StreamFailingError
+from .errors import IdentifierError, NotSyncedError, StreamFailingError, UnreadableObjectError
 from .events import ErrorEvent, Event, ResourceStatus, ResourceUpdateEvent, SyncEvent, Why
 from .identifiers import ObjMetadata
 from .reasons import describe_error
@@ -61,6 +61,7 @@ __all__ = [
     "StreamFailingError",
     "SubKey",
     "SyncEvent",
+    "UnreadableObjectError",
     "View",
     "ViewClusterReader",
     "ViewRouter",

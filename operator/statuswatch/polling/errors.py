@@ -1,13 +1,13 @@
 """The exceptions the polling engine raises or reports, in one place.
 
-``IdentifierError`` ends a poll (an identifier that can never be read). The two stream errors never escape
+``IdentifierError`` ends a poll (an identifier that can never be read). The stream errors never escape
 ``poll()``: the shared-view reader raises them from reads, and the status readers turn them into ``Unknown``
 statuses whose message (see :mod:`.reasons`) says why the view cannot be trusted for that object.
 """
 
 from __future__ import annotations
 
-__all__ = ["IdentifierError", "NotSyncedError", "StreamFailingError"]
+__all__ = ["IdentifierError", "NotSyncedError", "StreamFailingError", "UnreadableObjectError"]
 
 
 class IdentifierError(ValueError):
@@ -45,3 +45,14 @@ class StreamFailingError(Exception):
         self.cause = cause
         self.seconds = seconds
         self.grace = grace
+
+
+class UnreadableObjectError(Exception):
+    """The watch stream is healthy, but the latest version of this one object could not be read (skipped),
+    so the version stored for it, if any, is stale. ``why`` is the stream's reason for skipping it."""
+
+    def __init__(self, stream: str, name: str, why: str) -> None:
+        super().__init__(f"{stream}: {name}: {why}")
+        self.stream = stream
+        self.name = name
+        self.why = why

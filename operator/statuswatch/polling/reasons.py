@@ -18,7 +18,7 @@ from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
 from statuswatch.watchlist.selector import SelectorError
 
-from .errors import IdentifierError, NotSyncedError, StreamFailingError
+from .errors import IdentifierError, NotSyncedError, StreamFailingError, UnreadableObjectError
 
 __all__ = ["describe_error", "is_permanent"]
 
@@ -41,6 +41,8 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, NotSyncedError):
         cause = describe_error(error.cause) if error.cause is not None else "initial list not complete"
         return f"not synced yet: {error.stream}: {cause}"
+    if isinstance(error, UnreadableObjectError):
+        return f"latest version unreadable in the watch: {_one_line(error.why)}"
     if isinstance(error, IdentifierError):
         return f"Invalid identifier: {error}"
     if isinstance(error, ComputeError):

@@ -78,6 +78,10 @@ class ViewSubscription(Protocol):
 
     def get(self, namespace: str | None, name: str) -> dict[str, Any] | None: ...
 
+    def unreadable(self, namespace: str | None, name: str) -> str | None:
+        """Why the latest version of that object could not be read; None when it could."""
+        ...
+
     def list(
         self, namespace: str | None = None, selector: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]: ...

@@ -186,6 +186,10 @@ class FakeSubscription:
         group, kind, _ = self.key
         return self.view.objects.get((group, kind, namespace or "", name))
 
+    def unreadable(self, namespace: str | None, name: str) -> str | None:
+        group, kind, _ = self.key
+        return self.view.unreadable.get((group, kind, namespace or "", name))
+
     def list(
         self, namespace: str | None = None, selector: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
@@ -242,6 +246,8 @@ class FakeView:
         self.synced: dict[tuple[str, str], bool] = {}
         self.errors: dict[tuple[str, str], Exception] = {}
         self.failing_since: dict[tuple[str, str], float] = {}
+        #: Objects the stream could not read: (group, kind, namespace or "", name) -> why.
+        self.unreadable: dict[_Key, str] = {}
         self.state_changed = asyncio.Event()
         for obj in objects:
             self.put(obj, notify=False)

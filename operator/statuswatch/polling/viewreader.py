@@ -31,7 +31,7 @@ from statuswatch.watchlist.transport import Transport
 from statuswatch.watchlist.view import SharedView
 
 from .clusterreader import kinds_to_read
-from .errors import NotSyncedError
+from .errors import NotSyncedError, UnreadableObjectError
 from .identifiers import ObjMetadata
 from .router import SubKey, View, ViewRouter, ViewSubscription, router_for
 from .staleness import grace_for, stream_verdict
@@ -194,6 +194,11 @@ class ViewClusterReader:
     async def get(self, group: str, kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         key, namespace = await self._key(group, kind, namespace)
         sub = await self._readable(key)
+        why = sub.unreadable(namespace or None, name)
+        if why is not None:
+            raise UnreadableObjectError(
+                self._router.describe(key), f"{namespace}/{name}" if namespace else name, why
+            )
         return sub.get(namespace or None, name)
 
     async def list(

@@ -14,7 +14,10 @@ This is the part a plain ``watch`` loop gets wrong. The stream
 * reconnects with jittered exponential back-off, reset once a connection delivered events, and bounds both
   the wait for response headers and (in the transport) the silence on an open connection;
 * never dies: an error of any kind is logged, recorded as :attr:`Stream.error` (visible through
-  :meth:`Stream.health` long after the first sync) and retried; an object that cannot be read is skipped;
+  :meth:`Stream.health` long after the first sync) and retried; an object that cannot be read is skipped
+  without marking the stream failing: it is listed in :attr:`Stream.unreadable` (readers answer Unknown for
+  it, not its last good version) until a good version of it arrives, and one that cannot even be named
+  makes the stream relist, so no stale version of it stays served;
 * hands every change to every subscriber in order, waiting for slow ones (back-pressure, never drops);
 * decodes lines and pages with a typed decoder straight into projected objects when the client hands out
   bytes (:class:`~.transport.RawTransport`) and the projector is the default one (:mod:`.decoding`), and
@@ -183,6 +186,9 @@ class Stream:
         self.resource: ResourceType | None = None
         self.error: Exception | None = None
         self.failing_since: float | None = None
+        #: Objects whose latest version could not be read, by (namespace or "", name): why.
+        self.unreadable: dict[tuple[str, str], str] = {}
+        self._skipped_in_snapshot: set[tuple[str, str]] = set()
         self.synced = False
         self.connected = False
         self.last_event_at: float | None = None
@@ -455,6 +461,11 @@ class Stream:
         self._notify()
 
     def _mark_synced(self, mode: StreamMode) -> None:
+        # A full state was read: an object marked unreadable, then neither read nor skipped in it, is gone.
+        for key in [key for key in self.unreadable if key not in self._skipped_in_snapshot]:
+            if self.store.get(key) is None:
+                del self.unreadable[key]
+        self._skipped_in_snapshot = set()
         self.sync_mode = mode
         self.stats["syncs"] += 1
         if self.synced:
@@ -492,11 +503,26 @@ class Stream:
             obj["kind"] = rt.kind
         return obj
 
-    def _skip(self, raw: Mapping[str, Any], error: Exception) -> None:
-        """An object the stream cannot read: log it, make it the stream's error, go on without it."""
+    def _skip(self, raw: Mapping[str, Any], error: Exception) -> bool:
+        """An object the stream cannot read: log it and mark it unreadable; the rest of the stream is fine.
+
+        False when the object cannot even be named (no metadata, no name): then nothing can be marked.
+        """
         self.stats["skipped"] += 1
         self._log.error("%r: skipping an object it cannot read: %s", self, str(raw)[:200], exc_info=error)
-        self._failed(error)
+        key = _identity(raw)
+        if key is None:
+            return False
+        self.unreadable[key] = f"{type(error).__name__}: {error}"
+        if self.store.in_snapshot:
+            self._skipped_in_snapshot.add(key)
+        self._notify()
+        return True
+
+    def _readable_again(self, obj: Mapping[str, Any]) -> None:
+        key = _identity(obj)
+        if key is not None and self.unreadable.pop(key, None) is not None:
+            self._notify()
 
     async def _events(
         self, path: str, params: Mapping[str, str | int], syncing: bool
@@ -631,10 +657,13 @@ class Stream:
         try:
             ingested = self._ingest(obj, rt)
         except Exception as exc:
-            self._skip(obj, exc)
+            named = self._skip(obj, exc)
             if not syncing:
                 self._set_rv(rv)  # resume after it, not at it
+                if not named:  # some stored object may now be stale, and which one is unknown: list again
+                    raise _RelistDue() from exc
             return
+        self._readable_again(ingested)
         if syncing:
             await self._apply(functools.partial(self.store.apply_snapshot, ingested))
             return
@@ -659,6 +688,7 @@ class Stream:
                     except Exception as exc:
                         self._skip(item, exc)
                         continue
+                    self._readable_again(ingested)
                     await self._apply(functools.partial(self.store.apply_snapshot, ingested))
                 token = meta.get("continue")
                 if not token:
@@ -695,6 +725,17 @@ async def _decoded(
             yield decoder.decode_event(line).event
     finally:
         await lines.aclose()
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(namespace or "", name) as the store keys an object, or None when it has no name to key it by."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        return None
+    name, namespace = meta.get("name"), meta.get("namespace") or ""
+    if not isinstance(name, str) or not name or not isinstance(namespace, str):
+        return None
+    return namespace, name
 
 
 def _namespace_of(obj: Mapping[str, Any]) -> str:

@@ -485,6 +485,10 @@ class Subscription:
             return None
         return self.stream.store.get((namespace or "", name))
 
+    def unreadable(self, namespace: str | None, name: str) -> str | None:
+        """Why the latest version of that object could not be read (its stored one, if any, is stale)."""
+        return self.stream.unreadable.get((self._scope(namespace) or "", name))
+
     def list(self, namespace: str | None = None, selector: Selector | None = None) -> list[dict[str, Any]]:
         """Stored objects, optionally in one namespace and matching a label selector (read-only)."""
         namespace = self._scope(namespace)

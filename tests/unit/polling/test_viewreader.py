@@ -17,7 +17,9 @@ from statuswatch.polling import (
     StatusPoller,
     StreamFailingError,
     SyncEvent,
+    UnreadableObjectError,
     ViewClusterReader,
+    describe_error,
 )
 from statuswatch.polling.testing import FakeView, configmap, deployment, ident
 from statuswatch.watchlist import ApiError, NoMatchError, ResourceType, RestMapper
@@ -315,4 +317,23 @@ async def test_a_discovery_failure_while_re_subscribing_never_ends_the_cycle() -
     with pytest.raises(NoMatchError):
         await reader.get(*WIDGET, "ns", "w")
     assert view.opened == [(*WIDGET, "ns")]  # nothing re-subscribed while discovery cannot say
+    await reader.close()
+
+
+@pytest.mark.looptime
+async def test_an_object_the_stream_could_not_read_is_unknown_and_its_neighbours_are_served() -> None:
+    # N6: its old version stayed served, and the whole stream read Unknown after the grace.
+    view = FakeView([configmap("cfg"), configmap("other")])
+    reader = make(view, [ident(configmap("cfg")), ident(configmap("other"))], poll_interval=2)
+    await reader.sync()
+    view.unreadable[("", "ConfigMap", "ns", "cfg")] = "ProtocolError: projection lost the object's name"
+    with pytest.raises(UnreadableObjectError) as caught:
+        await reader.get("", "ConfigMap", "ns", "cfg")
+    assert caught.value.name == "ns/cfg"
+    assert describe_error(caught.value) == (
+        "latest version unreadable in the watch: ProtocolError: projection lost the object's name"
+    )
+    assert await reader.get("", "ConfigMap", "ns", "other") is not None
+    await asyncio.sleep(30)  # no grace runs out: the stream itself is healthy
+    assert await reader.get("", "ConfigMap", "ns", "other") is not None
     await reader.close()

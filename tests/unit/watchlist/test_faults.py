@@ -221,7 +221,11 @@ async def test_object_that_cannot_be_read_is_skipped_logged_and_recorded(
         async with view, view.subscribe("", "ConfigMap", "default") as sub:
             assert await take(sub, 2) == [("ADDED", "a", "5"), ("MODIFIED", "a", "11")]
             assert sub.synced
-            assert isinstance(sub.error, ProtocolError)  # the latest one skipped: metadata not a mapping
+            # N6: a skipped object is that object's problem, not the stream's.
+            assert sub.error is None
+            assert sub.stream.failing_since is None
+            assert sub.unreadable("default", "bad") == "KeyError: 'a projector bug'"
+            assert sub.unreadable("default", "a") is None
             assert sub.stream.stats["skipped"] == 2
     tracebacks = [r for r in caplog.records if r.exc_info is not None]
     assert len(tracebacks) == 2
