@@ -176,6 +176,9 @@ class Worker:
         self._log = _NamedLog(context.logger, {"statuswatch": str(self.ref)})
         self._spec_json = _encoded(body.get("spec"))
         self._generation = _int(meta.get("generation"), 1)
+        # The generation whose spec the current plan was made from: what a status built from it may claim
+        # (observe() moves _generation on as soon as an edit arrives, possibly while planning).
+        self._planned_generation = self._generation
         self._base_json: bytes | None = _status_json(body)
         self._written: bytes | None = None  # fingerprint of the status as the server stored our last write
         self._spec: StatusWatchSpec | None = None
@@ -278,6 +281,7 @@ class Worker:
         self._poll = self._ctx.poll
         self._cel = None
         self._spec_error_reason = "InvalidSpec"
+        self._planned_generation = self._generation
         try:
             spec = parse_spec(json.loads(self._spec_json), namespace=self.ref.namespace)
         except SpecError as error:
@@ -407,7 +411,8 @@ class Worker:
     async def _publish_until_replan(self) -> None:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
-        if not self._previous().get("conditions") and self._spec is not None:  # never written yet
+        never_written = not self._previous().get("conditions")
+        if never_written and self._spec is not None and not self._replan.is_set():
             await self._publish(waiting=True)
         while not self._replan.is_set():
             self._wake.clear()
@@ -463,7 +468,7 @@ class Worker:
     def _build(self, reports: Sequence[ResourceReport], previous: Mapping[str, Any]) -> StatusUpdate:
         return build_status(
             previous=previous,
-            generation=self._generation,
+            generation=self._planned_generation,
             spec=self._spec,
             spec_error=self._spec_error,
             reports=reports,

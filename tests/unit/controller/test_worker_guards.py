@@ -152,3 +152,27 @@ async def test_a_status_refused_for_good_becomes_a_summary_that_says_why_and_spe
     assert status["observedGeneration"] == 2
     assert "resourceCounts" not in status
     await worker.stop()
+
+
+async def test_a_spec_edited_while_planning_never_gets_a_status_claiming_it_with_the_old_members() -> None:
+    # N10: the waiting status of the old plan claimed the new generation.
+    poll, sink = ScriptedPoll(), MemorySink()
+    ctx = context(poll, sink)
+
+    async def slow_scope(group: str, kind: str) -> bool | None:
+        await asyncio.sleep(0.2)  # discovery on a slow API server
+        return True
+
+    ctx.scope_of = slow_scope
+    worker = Worker(ctx, body([{"group": "apps", "kind": "Deployment", "name": "old"}]))
+    worker.start()
+    await settle()
+    worker.observe(body([{"group": "apps", "kind": "Deployment", "name": "new"}], generation=2))
+    await settle(1.0)
+    claims = [
+        (status["observedGeneration"], [r["name"] for r in status["resources"]]) for _, status in sink.writes
+    ]
+    assert claims
+    assert all(claim in ((1, ["old"]), (2, ["new"])) for claim in claims), claims
+    assert claims[-1] == (2, ["new"])
+    await worker.stop()
