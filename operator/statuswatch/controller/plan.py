@@ -23,6 +23,7 @@ from statuswatch.kstatus import Status
 from .models import IdentifierSpec, ResourceReport, SelectorSpec, StatusWatchSpec
 
 __all__ = [
+    "MAX_SELECTED_MEMBERS",
     "MemberKey",
     "Scope",
     "SelectorAnswer",
@@ -35,6 +36,10 @@ __all__ = [
     "selector_refusal",
     "selector_slots",
 ]
+
+#: Members a StatusWatch's selectors may add together (as many as it may list as identifiers): past it, the
+#: first names in order are served and the selector's entry says the rest are not, so it is never Current.
+MAX_SELECTED_MEMBERS = 1000
 
 MemberKey = tuple[str, str, str, str]
 """``(group, kind, namespace, name)`` of a member, namespace "" when cluster-scoped."""
@@ -160,8 +165,12 @@ def selector_slots(
     *,
     namespace: str,
     taken: frozenset[MemberKey] | set[MemberKey] = frozenset(),
+    room: int = MAX_SELECTED_MEMBERS,
 ) -> list[Slot]:
-    """The slots of ``spec.selectors[index]``: one per matched name not in ``taken``, or one stand-in."""
+    """The slots of ``spec.selectors[index]``: one per matched name not in ``taken``, or one stand-in.
+
+    At most ``room`` members; past that, the first ones by name and a stand-in saying how many are not served.
+    """
     described = selector.selector.describe()
     why = selector_refusal(selector, namespaced)
 
@@ -180,11 +189,25 @@ def selector_slots(
             f"selector {described} matches no {kind_label(selector.group, selector.kind)} in namespace "
             f"{namespace!r} (set allowEmpty: true if that is fine)"
         )
-    slots = []
-    for name in sorted(answer):
-        key = (selector.group, selector.kind, namespace, name)
-        if key not in taken:
-            slots.append(Slot(key, True, namespaced is not None, selector.optional))
+    keys = [(selector.group, selector.kind, namespace, name) for name in sorted(answer)]
+    keys = [key for key in keys if key not in taken]
+    slots = [Slot(key, True, namespaced is not None, selector.optional) for key in keys[: max(room, 0)]]
+    if len(keys) > len(slots):
+        label = kind_label(selector.group, selector.kind)
+        note = (
+            f"selector {described} matches {len(keys)} {label} objects; a StatusWatch's selectors serve at "
+            f"most {MAX_SELECTED_MEMBERS} members, so {len(keys) - len(slots)} are not watched "
+            "(narrow the selector or split the StatusWatch)"
+        )
+        slots.append(
+            Slot(
+                selector_key(index, selector, namespace),
+                False,
+                optional=selector.optional,
+                note=note,
+                selector=described,
+            )
+        )
     return slots
 
 
@@ -215,8 +238,12 @@ def plan(
         if slot.key not in keys:
             keys.add(slot.key)
             slots.append(slot)
+    selected = 0
     for index, (selector, answer) in enumerate(zip(spec.selectors, answers, strict=True)):
         taken = {slot.key for slot in slots}
         scope = scopes.get((selector.group, selector.kind))
-        slots.extend(selector_slots(index, selector, scope, answer, namespace=namespace, taken=taken))
+        room = MAX_SELECTED_MEMBERS - selected
+        found = selector_slots(index, selector, scope, answer, namespace=namespace, taken=taken, room=room)
+        selected += sum(1 for slot in found if slot.polled)
+        slots.extend(found)
     return tuple(slots)
