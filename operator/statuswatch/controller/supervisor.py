@@ -2,19 +2,25 @@
 
 kopf delivers every event of every StatusWatch to one handler, which calls :meth:`Supervisor.observe`; the
 supervisor starts a worker on first sight, forwards later versions to it, replaces it when the object was
-re-created under the same name (new uid), and stops it on deletion. This is what lets the operator work
+re-created under the same name (new uid), and stops it on deletion. A worker that ends by itself is
+dropped when it found its object gone (the deletion or the new object's event follows), and started again
+with back-off when it failed: a bug or an unforeseen answer must not freeze a status until the operator
+restarts. This is what lets the operator work
 without finalizers: nothing is attached to the object, so it can be deleted even while the operator is down,
 and a restarted operator simply starts a worker per object it lists.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
+
+from statuswatch.aiokit import Delays, stop_tasks
 
 from .metrics import CONTROLLER
 from .worker import Worker, WorkerContext
@@ -31,6 +37,9 @@ class Supervisor:
         self._ctx = context
         self._log = logger or logging.getLogger("statuswatch.controller")
         self._workers: dict[_Key, Worker] = {}
+        # Restarts of failed workers: the pending task per key, and the delays, kept while failures repeat.
+        self._restarts: dict[_Key, asyncio.Task[None]] = {}
+        self._delays: dict[_Key, Delays] = {}
         context.metrics.add_state("statuswatches", self._gauges)
 
     def __len__(self) -> int:
@@ -54,16 +63,48 @@ class Supervisor:
             await self._stop(key)  # deleted and re-created while we were not looking
             worker = None
         if worker is None:
-            worker = Worker(self._ctx, body)
-            self._workers[key] = worker
-            self._update_gauge()
-            worker.start()
+            self._start(key, body)
             self._log.debug("serving StatusWatch %s/%s", *key)
         else:
             worker.observe(body)
 
+    def _start(self, key: _Key, body: Mapping[str, Any]) -> None:
+        worker = Worker(self._ctx, body)
+        worker.on_exit = self._ended
+        self._workers[key] = worker
+        self._update_gauge()
+        worker.start()
+
+    def _ended(self, worker: Worker, gone: bool) -> None:
+        """A worker ended by itself: forget it if its object is gone, else start it again after a delay."""
+        key = (worker.ref.namespace, worker.ref.name)
+        if self._workers.get(key) is not worker:
+            return
+        if gone:
+            self._workers.pop(key)
+            self._delays.pop(key, None)
+            self._update_gauge()
+            return
+        delays = self._delays.setdefault(key, Delays(self._ctx.settings.poll_restart_backoff))
+        delay = delays.next_delay()
+        self._log.warning("worker of StatusWatch %s/%s ended; starting it again in %gs", *key, delay)
+        self._restarts[key] = asyncio.get_running_loop().create_task(
+            self._restart(key, worker, delay), name=f"restart {key[0]}/{key[1]}"
+        )
+
+    async def _restart(self, key: _Key, failed: Worker, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+            if self._workers.get(key) is failed:  # not stopped or replaced meanwhile
+                self._start(key, failed.body())
+        finally:
+            if self._restarts.get(key) is asyncio.current_task():
+                del self._restarts[key]
+
     async def _stop(self, key: _Key) -> None:
         worker = self._workers.pop(key, None)
+        self._delays.pop(key, None)
+        await stop_tasks([self._restarts.pop(key, None)], log=self._log)
         self._update_gauge()
         if worker is not None:
             await worker.stop()

@@ -205,8 +205,24 @@ class Worker:
         self._refused: str | None = None
         self._task: asyncio.Task[None] | None = None
         self.aggregate: str | None = None
+        #: Called when the worker ends by itself (not by :meth:`stop`): with True when its object is gone,
+        #: False when it failed or ended for another reason (the supervisor then starts it again).
+        self.on_exit: Callable[[Worker, bool], None] | None = None
 
     # -- supervisor interface ------------------------------------------------------------------------
+
+    def body(self) -> dict[str, Any]:
+        """The StatusWatch as this worker last knew it: enough to start another worker for it."""
+        return {
+            "metadata": {
+                "namespace": self.ref.namespace,
+                "name": self.ref.name,
+                "uid": self.ref.uid,
+                "generation": self._generation,
+            },
+            "spec": json.loads(self._spec_json),
+            "status": self._previous(),
+        }
 
     def start(self) -> None:
         if self._task is None:
@@ -245,8 +261,17 @@ class Worker:
     # -- the worker ----------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        with contextlib.suppress(_Gone):
+        gone = False
+        try:
             await self._serve()
+        except _Gone:
+            gone = True
+        except Exception:  # a bug: the supervisor starts the StatusWatch's worker again
+            self._log.exception("worker failed")
+        else:
+            self._log.error("worker ended unexpectedly")
+        if self.on_exit is not None:
+            self.on_exit(self, gone)
 
     async def _serve(self) -> None:
         try:

@@ -13,6 +13,7 @@ import pytest
 
 from statuswatch.controller.metrics import Metrics
 from statuswatch.controller.settings import OperatorSettings
+from statuswatch.controller.supervisor import Supervisor
 from statuswatch.controller.testing import MemorySink, ScriptedPoll, StaticScopes
 from statuswatch.controller.worker import Worker, WorkerContext
 from statuswatch.kstatus import Status
@@ -176,3 +177,86 @@ async def test_a_spec_edited_while_planning_never_gets_a_status_claiming_it_with
     assert all(claim in ((1, ["old"]), (2, ["new"])) for claim in claims), claims
     assert claims[-1] == (2, ["new"])
     await worker.stop()
+
+
+# -- N1: workers that recover ---------------------------------------------------------------------------
+
+RULE = {"apiVersion": "apps/v1", "kind": "Deployment", "current": "true"}
+
+
+class FlakyPollers:
+    """A ``PollerFor`` that fails the first ``failures`` times (a bug, an unforeseen answer)."""
+
+    def __init__(self, poll: ScriptedPoll, failures: int) -> None:
+        self.poll, self.failures, self.calls = poll, failures, 0
+
+    def __call__(self, readers: Any) -> Any:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("an unforeseen bug")
+        return self.poll
+
+
+def watched(**spec: Any) -> dict[str, Any]:
+    result = body([{"group": "apps", "kind": "Deployment", "name": "web"}])
+    result["spec"].update(spec)
+    return result
+
+
+async def test_a_worker_that_fails_is_started_again_by_the_supervisor() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    ctx = context(poll, sink)
+    pollers = FlakyPollers(poll, failures=2)
+    ctx.poller_for = pollers
+    supervisor = Supervisor(ctx)
+    await supervisor.observe("ADDED", watched(healthChecks=[RULE]))
+    await settle(0.5)
+    assert pollers.calls == 1
+    assert not supervisor.workers[("shop", "w")].running
+    await settle(1.0)  # poll_restart_backoff: 1 s
+    assert pollers.calls == 2
+    await settle(1.0)
+    assert pollers.calls == 3
+    worker = supervisor.workers[("shop", "w")]
+    assert worker.running
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle()
+    assert sink.writes[-1][1]["aggregateStatus"] == "Current"
+    # Later events reach the new worker.
+    await supervisor.observe(
+        "MODIFIED", watched(healthChecks=[RULE]) | {"metadata": worker.body()["metadata"]}
+    )
+    assert len(supervisor) == 1
+    await supervisor.close()
+    assert len(supervisor) == 0
+
+
+async def test_a_worker_whose_object_is_gone_is_dropped_and_the_next_event_serves_it_again() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    supervisor = Supervisor(context(poll, sink))
+    await supervisor.observe("ADDED", watched())
+    await settle()
+    ref = supervisor.workers[("shop", "w")].ref
+    sink.gone.add(ref)
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle()
+    assert len(supervisor) == 0  # never outlives its object
+    sink.gone.clear()
+    await supervisor.observe("MODIFIED", watched())
+    await settle()
+    assert supervisor.workers[("shop", "w")].running
+    await supervisor.close()
+
+
+async def test_a_restart_pending_when_the_statuswatch_is_deleted_never_happens() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    ctx = context(poll, sink)
+    pollers = FlakyPollers(poll, failures=1)
+    ctx.poller_for = pollers
+    supervisor = Supervisor(ctx)
+    await supervisor.observe("ADDED", watched(healthChecks=[RULE]))
+    await settle(0.5)
+    await supervisor.observe("DELETED", watched(healthChecks=[RULE]))
+    await settle(2.0)
+    assert pollers.calls == 1
+    assert len(supervisor) == 0
