@@ -36,6 +36,7 @@ __all__ = [
     "StatusRefused",
     "StatusSink",
     "WatchGone",
+    "retry_after",
 ]
 
 GROUP = "statuswatch.io"
@@ -80,6 +81,20 @@ class StatusSink(Protocol):
     async def post_event(self, ref: ObjectRef, event_type: str, reason: str, message: str) -> None:
         """Record a Kubernetes Event about the StatusWatch (best effort)."""
         ...
+
+
+def retry_after(error: BaseException) -> float:
+    """The seconds an API error asks the client to wait before trying again, or 0.
+
+    The API server sends ``Retry-After`` with 429 (priority and fairness) and some 5xx answers, and writes
+    the same value into the Status body as ``details.retryAfterSeconds``; capped at 10 minutes.
+    """
+    if not isinstance(error, ApiError):
+        return 0.0
+    seconds = error.details.get("retryAfterSeconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+        return float(min(seconds, 600))
+    return 0.0
 
 
 def _object_path(ref: ObjectRef) -> str:

@@ -63,7 +63,7 @@ from .metrics import CONTROLLER, Metrics
 from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
 from .plan import Scope, Slot, plan
 from .settings import OperatorSettings
-from .statusapi import ObjectRef, StatusRefused, StatusSink, WatchGone
+from .statusapi import ObjectRef, StatusRefused, StatusSink, WatchGone, retry_after
 
 __all__ = [
     "HEALTH_CHECKS_CONFIGMAP",
@@ -203,6 +203,7 @@ class Worker:
         # The API server's answer to a full status it refused for good; until the next plan, statuses are
         # written as counts only, saying so.
         self._refused: str | None = None
+        self._write_delays = Delays(context.settings.write_retry)  # kept across attempts, reset on success
         self._task: asyncio.Task[None] | None = None
         self.aggregate: str | None = None
         #: Called when the worker ends by itself (not by :meth:`stop`): with True when its object is gone,
@@ -438,7 +439,7 @@ class Worker:
         deadline: float | None = None
         never_written = not self._previous().get("conditions")
         if never_written and self._spec is not None and not self._replan.is_set():
-            await self._publish(waiting=True)
+            deadline = await self._publish(waiting=True)
         while not self._replan.is_set():
             self._wake.clear()
             if not self._dirty.is_set():
@@ -453,6 +454,8 @@ class Worker:
                 continue
             self._dirty.clear()
             if not self._synced:
+                if due and never_written and not self._previous().get("conditions"):
+                    deadline = await self._publish(waiting=True)  # its write failed: once more
                 continue
             deadline = await self._publish()
 
@@ -473,7 +476,7 @@ class Worker:
         encoded = _encoded(update.status)
         if encoded != self._base_json:
             try:
-                await self._write(update.status, encoded, previous)
+                retry_in = await self._write(update.status, encoded, previous)
             except StatusRefused as error:
                 if self._refused is not None:  # even the summary: nothing smaller to write
                     self._log.error("status refused by the API server: %s", error)
@@ -481,6 +484,10 @@ class Worker:
                 self._refused = str(error)
                 self._log.warning("status refused by the API server (%s); writing a summary", error)
                 return await self._publish(waiting=waiting)
+            if retry_in is not None:
+                # Failed: the next attempt builds the status again from what is known then, not this one.
+                self._pending_since = started
+                return loop.time() + retry_in
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
             for transition in update.transitions:
@@ -507,29 +514,31 @@ class Worker:
         message = "Waiting for the first status" if waiting else "No status yet"
         return [self._reports.get(slot.key) or slot.report(message) for slot in self._slots]
 
-    async def _write(self, status: dict[str, Any], encoded: bytes, previous: Mapping[str, Any]) -> None:
-        delays = Delays(self._ctx.settings.write_retry)
-        while True:
-            try:
-                stored = await self._ctx.sink.write_status(self.ref, status, previous)
-            except WatchGone:
-                self._log.info("deleted while its status was written; stopping")
-                raise _Gone from None
-            except StatusRefused:
-                self._ctx.metrics.status_writes.labels(result="refused").inc()
-                raise
-            except Exception as error:
-                self._ctx.metrics.status_writes.labels(result="error").inc()
-                delay = delays.next_delay()
-                self._log.warning("status write failed (%s); retrying in %gs", error, delay)
-                await asyncio.sleep(delay)
-                continue
-            self._ctx.metrics.status_writes.labels(result="success").inc()
-            # The server stores what was sent, unless it pruned or defaulted something: encode only then.
-            self._written = _fingerprint(encoded if not stored or stored == status else _encoded(stored))
-            self._base_json = encoded
-            self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
-            return
+    async def _write(
+        self, status: dict[str, Any], encoded: bytes, previous: Mapping[str, Any]
+    ) -> float | None:
+        """Write ``status`` once: None when it landed, else the seconds to wait before trying again (the
+        configured back-off, or longer when the API server asks for it with Retry-After)."""
+        try:
+            stored = await self._ctx.sink.write_status(self.ref, status, previous)
+        except WatchGone:
+            self._log.info("deleted while its status was written; stopping")
+            raise _Gone from None
+        except StatusRefused:
+            self._ctx.metrics.status_writes.labels(result="refused").inc()
+            raise
+        except Exception as error:
+            self._ctx.metrics.status_writes.labels(result="error").inc()
+            delay = max(self._write_delays.next_delay(), retry_after(error))
+            self._log.warning("status write failed (%s); retrying in %gs", error, delay)
+            return delay
+        self._write_delays.reset()
+        self._ctx.metrics.status_writes.labels(result="success").inc()
+        # The server stores what was sent, unless it pruned or defaulted something: encode only then.
+        self._written = _fingerprint(encoded if not stored or stored == status else _encoded(stored))
+        self._base_json = encoded
+        self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
+        return None
 
     async def _post(self, event_type: str, reason: str, message: str) -> None:
         try:

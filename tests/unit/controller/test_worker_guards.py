@@ -18,6 +18,7 @@ from statuswatch.controller.testing import MemorySink, ScriptedPoll, StaticScope
 from statuswatch.controller.worker import Worker, WorkerContext
 from statuswatch.kstatus import Status
 from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, SyncEvent
+from statuswatch.watchlist.connection import ApiError
 
 pytestmark = pytest.mark.looptime
 
@@ -260,3 +261,43 @@ async def test_a_restart_pending_when_the_statuswatch_is_deleted_never_happens()
     await settle(2.0)
     assert pollers.calls == 1
     assert len(supervisor) == 0
+
+
+# -- N9: retries from the latest state ------------------------------------------------------------------
+
+
+async def test_a_failed_write_is_retried_with_the_latest_status_not_the_one_that_failed() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), watched())
+    worker.start()
+    await settle()
+    assert len(sink.writes) == 1  # the waiting status
+    sink.failures.extend([ApiError(500, "InternalError", "etcd leader changed")] * 3)
+    poll.emit(update(WEB, Status.IN_PROGRESS), SyncEvent())
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT))  # while the InProgress status is still failing
+    await settle(3.0)
+    assert [status["aggregateStatus"] for _, status in sink.writes] == ["Unknown", "Current"]
+    await worker.stop()
+
+
+async def test_retry_after_is_honoured_and_a_spec_change_meanwhile_is_followed() -> None:
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), watched())
+    worker.start()
+    await settle()
+    throttled = ApiError(429, "TooManyRequests", "too many requests", {"retryAfterSeconds": 7})
+    sink.failures.append(throttled)
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle(6.5)
+    assert len(sink.writes) == 1  # write_retry says 0.5 s; the API server said 7
+    await settle(1.0)
+    assert sink.writes[-1][1]["aggregateStatus"] == "Current"
+
+    sink.failures.extend([ApiError(503, "ServiceUnavailable", "restarting", {"retryAfterSeconds": 30})])
+    poll.emit(update(WEB, Status.IN_PROGRESS))
+    await settle()
+    worker.observe(body([{"kind": "ConfigMap", "name": "cfg"}], generation=2))
+    await settle()
+    assert poll.current.identifiers == [ObjMetadata("", "ConfigMap", "shop", "cfg")]  # not stuck in a retry
+    await worker.stop()
