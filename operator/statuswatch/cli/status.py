@@ -8,7 +8,9 @@ not ready), usage error, or polling failed.
 
 Every printer shows why a resource is not ready (``ResourceStatus.why``); the command turns on Warning
 Events as causes (one Event stream per namespace it watches). ``--health-checks FILE`` adds Flux-style CEL
-rules (:mod:`statuswatch.polling.healthchecks`) that decide the status of the kinds they name.
+rules (:mod:`statuswatch.rules.healthchecks`) that decide the status of the kinds they name; custom kinds
+are decided by :func:`statuswatch.rules.decide` (the library, the conventions), or by kstatus alone with
+``--rules kstatus``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from statuswatch.polling import (
     collect,
     default_status_readers,
 )
-from statuswatch.polling.healthchecks import CelStatusReader, HealthCheckError, load_health_checks
+from statuswatch.polling.healthchecks import HealthCheck, HealthCheckError, load_health_checks
 from statuswatch.polling.manifests import ManifestError, load_objects
+from statuswatch.polling.statusreaders import RulesStatusReader
+from statuswatch.rules import MODES, Mode, RuleSet
 from statuswatch.watchlist.discovery import ResourceType, UnknownResourceError
 
 __all__ = [
@@ -74,6 +78,8 @@ class StatusRequest:
     use_cache: bool = True
     #: a YAML file of Flux-style CEL health checks
     health_checks: str | None = None
+    #: ``default`` (the library and conventions above kstatus) or ``kstatus`` (exactly kstatus)
+    rules: str = "default"
 
 
 class UsageError(Exception):
@@ -109,15 +115,19 @@ async def resolve_identifiers(
 
 
 def status_readers(request: StatusRequest) -> list[StatusReader]:
-    """The readers the command polls with: health checks first (if any), then the built-in ones with
-    Warning Events as causes. Raises ``UsageError`` for a health-checks file that cannot be used."""
+    """The readers the command polls with: the request's own rules first (health checks, ``--rules
+    kstatus``), then the built-in ones with Warning Events as causes. Raises ``UsageError`` for a
+    health-checks file that cannot be used."""
     readers: list[StatusReader] = []
+    checks: list[HealthCheck] = []
     if request.health_checks is not None:
         try:
             checks = load_health_checks(request.health_checks)
         except (HealthCheckError, OSError) as error:
             raise UsageError(f"--health-checks {request.health_checks}: {error}") from None
-        readers.append(CelStatusReader(checks))
+    mode: Mode = "kstatus" if request.rules == "kstatus" else "default"
+    if checks or mode == "kstatus":
+        readers.append(RulesStatusReader(events=True, rules=RuleSet(tuple(checks), mode=mode)))
     return [*readers, *default_status_readers(events=True)]
 
 
@@ -210,6 +220,13 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
     help="Flux-style CEL health checks (YAML: a list, or healthCheckExprs:) for kinds kstatus does not know.",
 )
 @click.option(
+    "--rules",
+    type=click.Choice(MODES),
+    default="default",
+    show_default=True,
+    help="default: the library and conventions above kstatus; kstatus: exactly kstatus (and health checks).",
+)
+@click.option(
     "--cache/--no-cache",
     "use_cache",
     default=True,
@@ -226,6 +243,7 @@ def status(
     output: str,
     kubeconfig: str | None,
     health_checks: str | None,
+    rules: str,
     use_cache: bool,
 ) -> None:
     """Show the kstatus status of resources until they reach a goal.
@@ -250,5 +268,6 @@ def status(
         kubeconfig=kubeconfig,
         use_cache=use_cache,
         health_checks=health_checks,
+        rules=rules,
     )
     sys.exit(asyncio.run(run_status(request)))

@@ -30,8 +30,8 @@ from statuswatch.polling import (
     StatusCollector,
     Why,
 )
-from statuswatch.polling.healthchecks import CelStatusReader
 from statuswatch.polling.manifests import ManifestError, load_objects
+from statuswatch.polling.statusreaders import RulesStatusReader
 from statuswatch.polling.testing import FakeClusterReader
 from statuswatch.watchlist.discovery import NoMatchError, ResourceType, UnknownResourceError
 
@@ -323,7 +323,7 @@ def test_table_has_a_why_column() -> None:
 
 def test_status_readers_put_health_checks_first_and_turn_on_event_causes(tmp_path: Path) -> None:
     plain = status_readers(StatusRequest())
-    assert not any(isinstance(reader, CelStatusReader) for reader in plain)
+    assert not any(isinstance(reader, RulesStatusReader) for reader in plain)
     generic = plain[-1]
     assert isinstance(generic, GenericStatusReader)
 
@@ -335,10 +335,18 @@ def test_status_readers_put_health_checks_first_and_turn_on_event_causes(tmp_pat
         "  current: status.phase == 'Ready'\n"
     )
     readers = status_readers(StatusRequest(health_checks=str(checks)))
-    assert isinstance(readers[0], CelStatusReader)
+    assert isinstance(readers[0], RulesStatusReader)
     assert readers[0].supports("example.com", "Widget")
     assert not readers[0].supports("apps", "Deployment")
     assert isinstance(readers[-1], GenericStatusReader)
+
+
+def test_status_readers_with_rules_kstatus_judge_custom_kinds_by_kstatus_alone() -> None:
+    (reader, *_) = status_readers(StatusRequest(rules="kstatus"))
+    assert isinstance(reader, RulesStatusReader)
+    assert reader.supports("example.com", "Widget")
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert (reader.rules.decide(widget).status, reader.rules.decide(widget).rule) == ("Current", "kstatus")
 
 
 async def test_status_readers_explain_with_warning_events() -> None:
