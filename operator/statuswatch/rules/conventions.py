@@ -44,13 +44,17 @@ __all__ = [
     "CURRENT_WORDS",
     "FAILED_WORDS",
     "FAILURE_REASON_PARTS",
+    "FLAG_FIELDS",
     "IN_PROGRESS_WORDS",
+    "JOB_LIKE_KINDS",
+    "JOB_LIKE_SUFFIXES",
     "NEGATIVE_FAILED_SUFFIXES",
     "NEGATIVE_FAILED_TYPES",
     "NEGATIVE_IN_PROGRESS_SUFFIXES",
     "NEGATIVE_IN_PROGRESS_TYPES",
     "POSITIVE_SUFFIXES",
     "POSITIVE_TYPES",
+    "REPLICA_FIELDS",
     "STATUS_WORD_FIELDS",
     "Signal",
     "classify_condition_type",
@@ -62,6 +66,7 @@ __all__ = [
     "has_no_status",
     "is_config_only",
     "is_failure_reason",
+    "is_job_like",
     "no_status",
     "replicas",
     "signals",
@@ -174,6 +179,7 @@ POSITIVE_TYPES: frozenset[str] = frozenset(
         "Applied",
         "ReconcileSuccess",
         "NamesAccepted",
+        "Admitted",
     }
 )
 #: Suffixes that make a type positive (``ControlPlaneReady``, ``ResourcesAvailable``, ``NodeHealthy``).
@@ -260,6 +266,14 @@ STATUS_WORD_FIELDS: tuple[tuple[str, ...], ...] = (
     ("sync", "status"),
     ("currentState",),
     ("currentPhase",),
+    ("applicationState", "state"),  # Spark operator
+    ("jobStatus",),  # KubeRay RayJob
+    ("jobDeploymentStatus",),
+    ("robustness",),  # Longhorn volumes
+    ("ceph", "health"),  # Rook
+    ("stageStatus",),  # Grafana operator
+    ("lastUpdate", "state"),  # Pulumi Kubernetes operator
+    ("PostgresClusterStatus",),  # Zalando postgres-operator
 )
 
 FAILED_WORDS: frozenset[str] = frozenset(
@@ -280,10 +294,37 @@ FAILED_WORDS: frozenset[str] = frozenset(
         "rejected",
         "timedout",
         "lost",
+        "faulted",
+        "healtherr",
+        "submissionfailed",
     }
 )
-#: Parts that make any word Failed (``CreateFailed``, ``PartiallyFailed``, ``SyncError``).
+#: Parts that make any other word Failed (``CreateFailed``, ``PartiallyFailed``, ``SyncError``) or
+#: InProgress (``UpgradePending``, ``WaitingForPluginOperations``, ``PendingRerun``).
 _FAILED_WORD_PARTS = ("fail", "error", "crashloop", "backoff", "invalid", "degraded")
+_IN_PROGRESS_WORD_PARTS = (
+    "pending",
+    "progress",
+    "waiting",
+    "creating",
+    "deleting",
+    "updating",
+    "installing",
+    "provisioning",
+    "initializ",
+    "starting",
+    "upgrading",
+    "restoring",
+    "finalizing",
+    "reconciling",
+    "scaling",
+    "syncing",
+    "migrating",
+    "resizing",
+    "terminating",
+    "bootstrapping",
+    "configuring",
+)
 IN_PROGRESS_WORDS: frozenset[str] = frozenset(
     {
         "pending",
@@ -334,6 +375,17 @@ IN_PROGRESS_WORDS: frozenset[str] = frozenset(
         "offline",
         "notstarted",
         "init",
+        "submitted",
+        "succeeding",
+        "invalidating",
+        "installready",
+        "replacing",
+        "requiresapproval",
+        "healthwarn",
+        "abnormal",
+        "attaching",
+        "detaching",
+        "rebuilding",
     }
 )
 CURRENT_WORDS: frozenset[str] = frozenset(
@@ -369,11 +421,14 @@ CURRENT_WORDS: frozenset[str] = frozenset(
         "operational",
         "serving",
         "released",
+        "healthok",
+        "atlatestknown",
+        "attached",
     }
 )
 
-_REPLICA_FIELDS = ("readyReplicas", "availableReplicas", "updatedReplicas")
-_FLAG_FIELDS = ("ready", "healthy", "available", "readyToUse")
+REPLICA_FIELDS = ("readyReplicas", "availableReplicas", "updatedReplicas")
+FLAG_FIELDS = ("ready", "healthy", "available", "readyToUse")
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -427,18 +482,37 @@ def classify_condition_type(type_: str) -> str | None:
     return None
 
 
-def classify_word(word: str) -> Status | None:
-    """The status a vocabulary word says (case, spaces, dashes and underscores ignored), or None."""
+def classify_word(word: str, *, job_like: bool = False) -> Status | None:
+    """The status a vocabulary word says (case, spaces, dashes and underscores ignored), or None.
+
+    The word lists decide first, then parts of a word; for a job-like kind (``job_like``) a word that
+    means "running" is InProgress: the job is not done until it succeeds."""
     normal = _normal(word)
     if not normal:
         return None
-    if normal in FAILED_WORDS or any(part in normal for part in _FAILED_WORD_PARTS):
+    if normal in FAILED_WORDS:
         return Status.FAILED
     if normal in IN_PROGRESS_WORDS:
         return Status.IN_PROGRESS
     if normal in CURRENT_WORDS:
-        return Status.CURRENT
+        return Status.IN_PROGRESS if job_like and normal in _RUNNING_WORDS else Status.CURRENT
+    if any(part in normal for part in _FAILED_WORD_PARTS):
+        return Status.FAILED
+    if any(part in normal for part in _IN_PROGRESS_WORD_PARTS):
+        return Status.IN_PROGRESS
     return None
+
+
+#: Words that mean "running", which is done for a service and not yet done for a job.
+_RUNNING_WORDS = frozenset({"running", "active", "started", "up"})
+#: Kinds that run to completion (a pipeline run, a workflow, a backup): their "Running" is InProgress.
+JOB_LIKE_SUFFIXES = ("Job", "Run", "Workflow", "Backup", "Restore", "Migration", "Pipeline", "Task")
+JOB_LIKE_KINDS = frozenset({"SparkApplication", "Workflow", "DataUpload", "DataDownload"})
+
+
+def is_job_like(kind: str) -> bool:
+    """Whether a kind runs to completion (``PipelineRun``, ``RayJob``, ``Backup``) rather than serves."""
+    return kind in JOB_LIKE_KINDS or kind.endswith(JOB_LIKE_SUFFIXES)
 
 
 def has_no_status(obj: Mapping[str, Any]) -> bool:
@@ -489,13 +563,13 @@ def _condition_lists(status: Mapping[str, Any]) -> Iterator[tuple[str, Sequence[
     own = status.get("conditions")
     if isinstance(own, list):
         yield "", own
-    for key in ("parents", "ancestors"):
+    for key in ("parents", "ancestors", "ingress"):  # Gateway API routes and policies, OpenShift routes
         entries = status.get(key)
         if not isinstance(entries, list):
             continue
         for index, entry in enumerate(entries):
             if isinstance(entry, Mapping) and isinstance(entry.get("conditions"), list):
-                ref = entry.get("parentRef") or entry.get("ancestorRef")
+                ref = entry.get("parentRef") or entry.get("ancestorRef") or {"name": entry.get("routerName")}
                 name = ref.get("name") if isinstance(ref, Mapping) else None
                 yield f"{key}[{name if isinstance(name, str) and name else index}] ", entry["conditions"]
 
@@ -517,16 +591,20 @@ def conditions(obj: Mapping[str, Any]) -> Iterator[Signal]:
     status = _status(obj)
     if status is None:
         return
+    job_like = is_job_like(_kind_key(obj)[1])
     for where, found in _condition_lists(status):
         for entry in found:
             if not isinstance(entry, Mapping):
                 continue
             type_, state = _text(entry, "type"), _text(entry, "status").capitalize()
             kind = classify_condition_type(type_)
-            if kind is None or state not in ("True", "False", "Unknown"):
-                continue
             reason, message = _text(entry, "reason"), _text(entry, "message")
             said = _describe(where, type_, state, reason, message)
+            if job_like and type_ == "Running" and state == "True":  # a Kubeflow job still running
+                yield Signal(Status.IN_PROGRESS, reason or "Running", said, "conditions")
+                continue
+            if kind is None or state not in ("True", "False", "Unknown"):
+                continue
             failure = is_failure_reason(reason) or _text(entry, "severity") == "Error"
             if kind == "positive":
                 if state == "False" and failure:
@@ -584,11 +662,12 @@ def status_words(obj: Mapping[str, Any]) -> Iterator[Signal]:
     status = _status(obj)
     if status is None:
         return
+    job_like = is_job_like(_kind_key(obj)[1])
     for path in STATUS_WORD_FIELDS:
         word = _word_at(status, path)
         if word is None:
             continue
-        verdict = classify_word(word)
+        verdict = classify_word(word, job_like=job_like)
         if verdict is None:
             continue
         name = ".".join(path)
@@ -603,7 +682,7 @@ def replicas(obj: Mapping[str, Any]) -> Iterator[Signal]:
     wanted = _int(spec.get("replicas")) if isinstance(spec, Mapping) else None
     if wanted is None or status is None:
         return
-    for key in _REPLICA_FIELDS:
+    for key in REPLICA_FIELDS:
         have = _int(status.get(key))
         if have is not None and have < wanted:
             label = key.removesuffix("Replicas").capitalize()
@@ -619,7 +698,7 @@ def flags(obj: Mapping[str, Any]) -> Iterator[Signal]:
     status = _status(obj)
     if status is None:
         return
-    for key in _FLAG_FIELDS:
+    for key in FLAG_FIELDS:
         value = status.get(key)
         if value is False:
             yield Signal(

@@ -11,6 +11,7 @@ per process on first use (:func:`builtin_library`). Loading is pure: the caller 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,10 @@ _EXPECTED = {
     str(status): status for status in (Status.CURRENT, Status.IN_PROGRESS, Status.FAILED, Status.UNKNOWN)
 }
 _FIRES = frozenset(name for name in FIRED if name != "error")
+
+
+# libyaml's loader when PyYAML has it: the library's files take ~4 s with the pure-Python one, 0.6 s with it.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleFileError(ValueError):
@@ -129,8 +134,11 @@ def parse_rule_file(
     """A rule file from its YAML text; :class:`RuleFileError` naming the fault. ``fixtures=False`` checks
     and drops them (an operator has no use for them)."""
     name = Path(path).name
+    if not fixtures:
+        # Most of a file is fixtures; a top-level key starts a line, so the rules end where they begin.
+        text = re.split(r"(?m)^fixtures:", text, maxsplit=1)[0]
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as error:
         raise RuleFileError(f"{name}: not YAML: {error}") from None
     if not isinstance(document, Mapping):

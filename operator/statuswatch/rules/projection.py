@@ -20,6 +20,7 @@ from typing import Any
 from statuswatch.kstatus import project
 
 from .cel import Expression
+from .conventions import FLAG_FIELDS, REPLICA_FIELDS, STATUS_WORD_FIELDS
 from .groups import is_built_in_group
 from .library import Library, builtin_library
 
@@ -32,24 +33,13 @@ CONVENTION_PATHS: tuple[_Path, ...] = (
     ("status", "conditions"),  # whole entries: Cluster API's severity
     ("status", "parents"),
     ("status", "ancestors"),
-    ("status", "phase"),
-    ("status", "state"),
-    ("status", "status"),
-    ("status", "health"),
-    ("status", "healthStatus"),
-    ("status", "sync", "status"),
-    ("status", "currentState"),
-    ("status", "currentPhase"),
-    ("status", "ready"),
-    ("status", "healthy"),
-    ("status", "available"),
-    ("status", "readyToUse"),
+    ("status", "ingress"),
+    *(("status", *path) for path in STATUS_WORD_FIELDS),
+    *(("status", key) for key in FLAG_FIELDS),
     ("status", "failureReason"),
     ("status", "failureMessage"),
     ("status", "replicas"),
-    ("status", "readyReplicas"),
-    ("status", "availableReplicas"),
-    ("status", "updatedReplicas"),
+    *(("status", key) for key in REPLICA_FIELDS),
     ("spec", "replicas"),
 )
 
