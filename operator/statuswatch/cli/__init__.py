@@ -14,7 +14,7 @@ import click
 
 from statuswatch.cli.exits import EXIT_FAILED
 
-__all__ = ["SUBCOMMANDS", "load_subcommand", "main"]
+__all__ = ["SUBCOMMANDS", "LazyGroup", "load_subcommand", "main"]
 
 #: subcommand name -> "module:attribute" of its click command
 SUBCOMMANDS: dict[str, str] = {
@@ -56,18 +56,23 @@ def load_subcommand(name: str, target: str) -> click.Command:
     return command
 
 
-class _LazyGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose subcommands (``subcommands()``: name -> "module:attribute") are imported on demand."""
+
+    def subcommands(self) -> dict[str, str]:
+        return SUBCOMMANDS
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+        return sorted({*super().list_commands(ctx), *self.subcommands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
+        target = self.subcommands().get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)
         return load_subcommand(cmd_name, target)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="statuswatch")
 def main() -> None:
     """Tell whether Kubernetes resources have finished rolling out (kstatus rules)."""

@@ -75,6 +75,8 @@ class StatusRequest:
     interval: timedelta = timedelta(seconds=2)
     output: str = "table"
     kubeconfig: str | None = None
+    #: the kubeconfig context to use (default: its current-context)
+    context: str | None = None
     use_cache: bool = True
     #: a YAML file of Flux-style CEL health checks
     health_checks: str | None = None
@@ -143,7 +145,7 @@ async def run_status(request: StatusRequest, console: Console | None = None) -> 
         errors.print(f"[red]error:[/] {error}", highlight=False)
         return EXIT_USAGE
     try:
-        config = ClusterConfig.load(request.kubeconfig)
+        config = ClusterConfig.load(request.kubeconfig, request.context)
     except (ConfigError, OSError) as error:
         errors.print(f"[red]error:[/] {error}")
         return EXIT_FAILED
@@ -213,6 +215,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
     show_default=True,
 )
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG).")
+@click.option("--context", help="Kubeconfig context to use (default: its current-context).")
 @click.option(
     "--health-checks",
     type=click.Path(dir_okay=False),
@@ -242,6 +245,7 @@ def status(
     interval: timedelta,
     output: str,
     kubeconfig: str | None,
+    context: str | None,
     health_checks: str | None,
     rules: str,
     use_cache: bool,
@@ -266,6 +270,7 @@ def status(
         interval=interval,
         output=output,
         kubeconfig=kubeconfig,
+        context=context,
         use_cache=use_cache,
         health_checks=health_checks,
         rules=rules,

@@ -24,9 +24,44 @@ from statuswatch.cluster.operator_install import operator_ready
 from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 
-__all__ = ["KubectlNamespace", "OperatorProcess", "metric_sum", "operator_metrics", "operator_rules"]
+__all__ = [
+    "KubectlNamespace",
+    "OperatorProcess",
+    "deployment_manifest",
+    "metric_sum",
+    "operator_metrics",
+    "operator_rules",
+    "statuswatch_manifest",
+]
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+
+
+def statuswatch_manifest(name: str, identifiers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    """A StatusWatch (namespace left to the caller) polling every 2 s unless ``spec`` says otherwise."""
+    return {
+        "apiVersion": "statuswatch.io/v1alpha1",
+        "kind": "StatusWatch",
+        "metadata": {"name": name},
+        "spec": {"identifiers": identifiers, "pollInterval": "2s", **spec},
+    }
+
+
+def deployment_manifest(
+    name: str, *, replicas: int = 1, schedulable: bool = True, progress_deadline: int | None = None
+) -> dict[str, Any]:
+    """A Deployment of ``replicas`` pods (KWOK runs them); unschedulable ones select a node nobody has."""
+    pod: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27"}]}
+    if not schedulable:
+        pod["nodeSelector"] = {"no-such-node": "x"}
+    spec: dict[str, Any] = {
+        "replicas": replicas,
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+    }
+    if progress_deadline is not None:
+        spec["progressDeadlineSeconds"] = progress_deadline
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
 
 
 def operator_rules(role_file: Path) -> list[dict[str, Any]]:
