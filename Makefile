@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint unit e2e bench-smoke demo bench lock clean
+.PHONY: install system-deps test lint unit e2e monitoring bench-smoke demo bench lock clean
 
 # The control plane's certificates are made with the openssl command; the real node (the e2e tests'
 # kubelet and containerd) needs runc, the CNI plugins (/usr/lib/cni), a static busybox for its images, and
@@ -41,6 +41,11 @@ e2e: install system-deps
 	$(BIN)/statuswatch cluster build --real-node
 	$(BIN)/pytest tests/e2e
 
+# The alerts and the dashboard: promtool and helm are built from the Go module proxy (pinned, cached).
+monitoring: install
+	$(BIN)/statuswatch cluster build
+	$(BIN)/pytest tests/monitoring
+
 # The scale benchmark at its small size, as a smoke run (no timing assertions: it fails only when a peer or
 # a figure is missing). Its own control plane, stopped afterwards; the Go peer is built first (cached).
 BENCH_SMOKE_DIR ?= /tmp/statuswatch-bench-smoke
@@ -50,7 +55,7 @@ bench-smoke: install
 	$(BIN)/python -m benchmarks.scale --size small --soak 0.5 --require-go --dir $(BENCH_SMOKE_DIR) \
 		--out build/bench-smoke; status=$$?; $(BIN)/statuswatch cluster down --dir $(BENCH_SMOKE_DIR); exit $$status
 
-test: lint unit e2e bench-smoke
+test: lint unit monitoring e2e bench-smoke
 
 demo: install
 	$(BIN)/statuswatch cluster build

@@ -51,13 +51,9 @@ def binary(say: Callable[[str], None] = print) -> Path:
     go = _go(say)
     target.parent.mkdir(parents=True, exist_ok=True)
     say(f"building the Go kstatus poller ({SOURCE}) into {target} (first run only; a few minutes)")
-    env = {
-        **os.environ,
-        "GOTOOLCHAIN": "local",
-        "CGO_ENABLED": "0",
-        "GOFLAGS": "-mod=readonly -trimpath -buildvcs=false",
-        "GOWORK": "off",
-    }
+    from statuswatch.cluster.build import go_env
+
+    env = go_env()
     partial = target.with_suffix(".partial")
     result = subprocess.run(
         [str(go), "build", "-o", str(partial), "."],

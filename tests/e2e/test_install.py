@@ -31,8 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
-from statuswatch.cluster.build import go_env
-from statuswatch.cluster.gotoolchain import find_go
+from statuswatch.cluster.gotools import HELM, ensure_tool
 from statuswatch.cluster.operator_install import operator_ready
 from statuswatch.cluster.operator_testing import operator_rules
 from statuswatch.cluster.process import free_port
@@ -43,8 +42,6 @@ pytestmark = pytest.mark.timeout(1500)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "statuswatch"
-HELM_MODULE = "helm.sh/helm/v3"
-HELM_VERSION = "v3.21.4"
 CRD_NAME = "statuswatches.statuswatch.io"
 USER_ROLES = {"statuswatch-admin", "statuswatch-editor", "statuswatch-viewer"}
 # What the chart lets the operator read in the served-namespace test: enough for a ConfigMap and a Deployment
@@ -55,34 +52,11 @@ NARROW_READS = [
 ]
 
 
-def helm_path() -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "statuswatch" / "helm" / HELM_VERSION / "helm"
-
-
 @pytest.fixture(scope="session")
 def helm() -> Path:
     """The pinned helm, built with ``go install`` once and cached (like the control plane's binaries)."""
-    target = helm_path()
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     say = print if sys.__stderr__ is None else lambda line: print(line, file=sys.__stderr__, flush=True)
-    go = find_go(say)
-    say(f"building helm {HELM_VERSION} from the Go module proxy (once; several minutes cold)")
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        result = subprocess.run(
-            [str(go), "install", "-ldflags=-s -w", f"{HELM_MODULE}/cmd/helm@{HELM_VERSION}"],
-            env={**go_env(), "GOBIN": scratch},
-            timeout=1800,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"building helm {HELM_VERSION} failed:\n{result.stderr[-3000:]}")
-        os.replace(Path(scratch) / "helm", target)  # atomic: a half-built binary is never cached
-    return target
+    return ensure_tool(HELM, say=say)
 
 
 def run_helm(helm: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

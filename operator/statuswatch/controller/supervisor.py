@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from statuswatch.aiokit import Delays, stop_tasks
 
 from .metrics import CONTROLLER
+from .states import State, state_of
 from .worker import Worker, WorkerContext
 
 __all__ = ["Supervisor"]
@@ -40,6 +41,9 @@ class Supervisor:
         # Restarts of failed workers: the pending task per key, and the delays, kept while failures repeat.
         self._restarts: dict[_Key, asyncio.Task[None]] = {}
         self._delays: dict[_Key, Delays] = {}
+        # Each StatusWatch's state as last stored (from its own events, our writes included): the
+        # time-in-state gauge reads these, so it needs nothing from the workers and holds after a restart.
+        self._states: dict[_Key, State] = {}
         context.metrics.add_state("statuswatches", self._gauges)
 
     def __len__(self) -> int:
@@ -62,6 +66,7 @@ class Supervisor:
         if worker is not None and worker.ref.uid != uid:
             await self._stop(key)  # deleted and re-created while we were not looking
             worker = None
+        self._states[key] = state_of(body.get("status"))
         if worker is None:
             self._start(key, body)
             self._log.debug("serving StatusWatch %s/%s", *key)
@@ -83,6 +88,7 @@ class Supervisor:
         if gone:
             self._workers.pop(key)
             self._delays.pop(key, None)
+            self._states.pop(key, None)
             self._update_gauge()
             return
         delays = self._delays.setdefault(key, Delays(self._ctx.settings.poll_restart_backoff))
@@ -105,6 +111,7 @@ class Supervisor:
         worker = self._workers.pop(key, None)
         self._delays.pop(key, None)
         await stop_tasks([self._restarts.pop(key, None)], log=self._log)
+        self._states.pop(key, None)
         self._update_gauge()
         if worker is not None:
             await worker.stop()
@@ -128,3 +135,14 @@ class Supervisor:
         for status, count in sorted(counts.items()):
             family.add_metric([status], count)
         yield family
+        now = self._ctx.now()
+        seconds = GaugeMetricFamily(
+            "statuswatch_state_seconds",
+            "How long each StatusWatch served here has been in its state (Current, InProgress, Unknown, "
+            "Stalled, Pending), from its conditions' lastTransitionTime.",
+            labels=["namespace", "name", "state"],
+        )
+        for (namespace, name), state in sorted(self._states.items()):
+            if (namespace, name) in self._workers:
+                seconds.add_metric([namespace, name, state.name], state.seconds(now))
+        yield seconds

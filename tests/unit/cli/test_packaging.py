@@ -46,10 +46,12 @@ def test_manifests_are_a_link_to_config() -> None:
 def test_the_wheel_holds_every_manifest(wheel: Path) -> None:
     expected = {
         f"statuswatch/manifests/{path.relative_to(ROOT / 'config').as_posix()}"
-        for path in (ROOT / "config").rglob("*.yaml")
+        for path in (ROOT / "config").rglob("*")
+        if path.suffix in {".yaml", ".json"}
     }
     assert "statuswatch/manifests/crd/statuswatches.statuswatch.io.yaml" in expected
     assert "statuswatch/manifests/samples/demo/60-statuswatch.yaml" in expected
+    assert "statuswatch/manifests/monitoring/statuswatch-dashboard.json" in expected
     with zipfile.ZipFile(wheel) as archive:
         shipped = {name for name in archive.namelist() if name.startswith("statuswatch/manifests/")}
 
