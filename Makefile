@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-deps test lint unit e2e monitoring bench-smoke demo bench lock clean
+.PHONY: install clients system-deps test lint unit e2e monitoring bench-smoke demo bench lock clean
 
 # The control plane's certificates are made with the openssl command; the real node (the e2e tests'
 # kubelet and containerd) needs runc, the CNI plugins (/usr/lib/cni), a static busybox for its images, and
@@ -27,6 +27,17 @@ $(BIN)/statuswatch: pyproject.toml
 
 install: $(BIN)/statuswatch
 
+# The official kubernetes client and pykube-ng (the `clients` extra) in a venv of their own: the e2e tests of
+# the docs/integrations.md recipes run them from there, and the dev venv, which the benchmarks run the
+# operator from, stays free of them (kopf imports both whenever they are installed).
+CLIENTS_VENV ?= .venv-clients
+$(CLIENTS_VENV)/bin/python: pyproject.toml
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/pip install -e '.[clients]'
+	touch $@
+
+clients: $(CLIENTS_VENV)/bin/python
+
 # lint-imports holds the layers and purity rules written in .importlinter.
 lint: install
 	$(BIN)/ruff check operator tests benchmarks
@@ -37,9 +48,9 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-e2e: install system-deps
+e2e: install system-deps clients
 	$(BIN)/statuswatch cluster build --real-node
-	$(BIN)/pytest tests/e2e
+	STATUSWATCH_CLIENTS_PYTHON=$(abspath $(CLIENTS_VENV))/bin/python $(BIN)/pytest tests/e2e
 
 # The alerts and the dashboard: promtool and helm are built from the Go module proxy (pinned, cached).
 monitoring: install
@@ -74,4 +85,4 @@ lock:
 		--no-emit-index-url --no-emit-find-links --output-file build.lock build.in
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CLIENTS_VENV)
