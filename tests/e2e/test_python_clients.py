@@ -25,7 +25,7 @@ from statuswatch.cluster.operator_testing import (
 )
 from statuswatch.cluster.operator_testing import deployment_manifest as deployment
 from statuswatch.cluster.operator_testing import statuswatch_manifest as statuswatch
-from statuswatch.cluster.testing import E2ECluster
+from statuswatch.cluster.testing import E2ECluster, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,6 +60,13 @@ class Script:
             text=True,
             env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
         )
+
+    def alive(self) -> bool:
+        """True while it runs; its output as an AssertionError once it has ended."""
+        if self.process.poll() is None:
+            return True
+        out, err = self.process.communicate()
+        raise AssertionError(f"the recipe ended with {self.process.returncode}:\n{out}\n{err}")
 
     def still_waiting_after(self, seconds: float) -> bool:
         time.sleep(seconds)
@@ -144,7 +151,12 @@ def test_pykube_applies_a_statuswatch_and_waits_for_it(
     script = Script(
         cluster, "pykube", NAMESPACE=namespace, NAME="deploy", TIMEOUT=120.0, IDENTIFIERS=identifiers
     )
-    served.wait_status("deploy", lambda w: "conditions" in (w.get("status") or {}), "a first status")
+
+    def served_by_now() -> bool:  # the recipe created it, and the operator wrote a first status
+        created = script.alive() and served.get("statuswatch", "deploy")
+        return bool(created) and "conditions" in (created.get("status") or {})
+
+    wait_for(served_by_now, 60, "statuswatch/deploy created by the recipe and served")
     waited = script.still_waiting_after(3)  # the ConfigMap is missing: not AllCurrent yet
     served.apply(
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}
@@ -156,5 +168,7 @@ def test_pykube_applies_a_statuswatch_and_waits_for_it(
     assert out.strip() == "All 2 resources are Current"
     created = served.get("statuswatch", "deploy")
     assert created is not None
-    assert created["spec"]["identifiers"] == identifiers
+    assert [(i["kind"], i["name"]) for i in created["spec"]["identifiers"]] == [
+        (i["kind"], i["name"]) for i in identifiers
+    ]
     assert created["spec"]["timeout"] == "10m"
