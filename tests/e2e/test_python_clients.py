@@ -153,8 +153,8 @@ def test_pykube_applies_a_statuswatch_and_waits_for_it(
     )
 
     def served_by_now() -> bool:  # the recipe created it, and the operator wrote a first status
-        created = script.alive() and served.get("statuswatch", "deploy")
-        return bool(created) and "conditions" in (created.get("status") or {})
+        created = served.get("statuswatch", "deploy") if script.alive() else None
+        return created is not None and "conditions" in (created.get("status") or {})
 
     wait_for(served_by_now, 60, "statuswatch/deploy created by the recipe and served")
     waited = script.still_waiting_after(3)  # the ConfigMap is missing: not AllCurrent yet
