@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -57,7 +56,7 @@ from benchmarks.operator_figures import (
 )
 from statuswatch.aiokit import stop_tasks
 from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
-from statuswatch.cluster.testing import E2ECluster, wait_for, write_token_kubeconfig
+from statuswatch.cluster.testing import E2ECluster, write_token_kubeconfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
@@ -87,39 +86,13 @@ def _say(text: str) -> None:
 
 
 class ClusterWideOperator(OperatorProcess):
-    """``statuswatch run --all-namespaces``: OperatorProcess always passes ``-n``, so start() is replaced.
+    """``statuswatch run --all-namespaces``, with its memory and CPU time read from /proc.
 
     ``module`` runs another entry point with the same arguments (``benchmarks.peers.traced_operator``);
-    ``env`` adds to the environment."""
+    ``env`` adds to the environment (both are OperatorProcess's)."""
 
-    module = "statuswatch"
-    env: Mapping[str, str] = {}
-
-    def start(self) -> None:
-        assert self._process is None, "already running"
-        self.starts += 1
-        command = [
-            sys.executable,
-            "-m",
-            self.module,
-            "run",
-            "--all-namespaces",
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--metrics-port",
-            str(self.port),
-            *self.extra_args,
-        ]
-        with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
-            )
-        wait_for(self._ready, 120, f"the operator's /readyz (log: {self.log_file})")
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None, "not running"
-        return self._process.pid
+    def __init__(self, kubeconfig: Path, namespace: str, log_dir: Path, *extra_args: str) -> None:
+        super().__init__(kubeconfig, namespace, log_dir, *extra_args, all_namespaces=True, ready_timeout=120)
 
     def rss(self) -> int:
         return vmrss_bytes(Path(f"/proc/{self.pid}/status").read_text())

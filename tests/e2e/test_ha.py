@@ -7,8 +7,6 @@ shipped ClusterRole. Who serves what is read from outside: each process's ``/met
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,14 +15,13 @@ from typing import Any
 
 import pytest
 
-from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.operator_process import launch_operator, stop_operator
 from statuswatch.cluster.operator_testing import (
     KubectlNamespace,
     metric_sum,
     operator_metrics,
     operator_rules,
 )
-from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.settings import shard_of
 
@@ -41,18 +38,8 @@ class Replica:
 
     def __init__(self, name: str, kubeconfig: Path, log_dir: Path, *args: str) -> None:
         self.name = name
-        self.port = free_port()
-        self.log_file = log_dir / f"{name}.log"
-        command = [sys.executable, "-m", "statuswatch", "run", "--kubeconfig", str(kubeconfig)]
-        command += ["--metrics-port", str(self.port), *args]
-        with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._ready, 60, f"{name}'s /readyz (log: {self.log_file})")
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-        return operator_ready(self.port)
+        self.launch = launch_operator(kubeconfig, log_dir / f"{name}.log", *args)
+        self.port, self.process, self.log_file = self.launch.port, self.launch.process, self.launch.log_file
 
     def metric(self, name: str) -> float:
         """The sum of ``name``'s samples."""
@@ -63,13 +50,7 @@ class Replica:
         self.process.wait()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_operator(self.process)
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")[-5000:] if self.log_file.exists() else ""

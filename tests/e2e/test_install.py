@@ -32,9 +32,8 @@ import pytest
 import yaml
 
 from statuswatch.cluster.gotools import HELM, ensure_tool
-from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.operator_process import launch_operator, stop_operator
 from statuswatch.cluster.operator_testing import operator_rules
-from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for, write_token_kubeconfig
 
 # A cold helm build plus two virtual environments from PyPI fit well inside this.
@@ -343,15 +342,7 @@ def venv_operator(
     account = f"{release}-statuswatch"
     token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
     kubeconfig = write_token_kubeconfig(tmp_path / "kubeconfig", cluster, token, namespace)
-    port = free_port()
     log = tmp_path / "operator.log"
-    command = [
-        str(image_venv / "bin" / "statuswatch"),
-        "run",
-        f"--namespace={namespace}",
-        f"--kubeconfig={kubeconfig}",
-        f"--metrics-port={port}",
-    ]
     # As in the image: HOME and TMPDIR in a scratch directory, no bytecode written.
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -359,25 +350,20 @@ def venv_operator(
         "TMPDIR": str(tmp_path),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=environment, cwd=tmp_path
-        )
-
-    def ready() -> bool:
-        assert process.poll() is None, f"the operator exited:\n{log.read_text()}"
-        return operator_ready(port)
-
+    launch = launch_operator(
+        kubeconfig,
+        log,
+        namespaces=[namespace],
+        program=[str(image_venv / "bin" / "statuswatch")],
+        env=environment,
+        cwd=tmp_path,
+        ready_timeout=None,
+    )
     try:
-        wait_for(ready, 90, "the image venv's operator /readyz")
-        yield process
+        launch.wait_ready(90)
+        yield launch.process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_operator(launch.process)
         print(f"--- operator log ---\n{log.read_text()}")  # shown when the test fails
         delete_rendered(cluster, rendered)
 

@@ -12,11 +12,7 @@ import base64
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +21,7 @@ import yaml
 
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import LocalCluster
-from statuswatch.cluster.process import free_port
+from statuswatch.cluster.operator_process import launch_operator, operator_ready
 
 __all__ = [
     "OPERATOR_NAMESPACE",
@@ -107,15 +103,6 @@ def _service_account_token(local: LocalCluster, timeout: float = 60) -> str:
         time.sleep(0.3)
 
 
-def operator_ready(port: int) -> bool:
-    """Whether the operator whose metrics server listens on ``port`` answers ``/readyz`` with 200."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @dataclass
 class LocalOperator:
     """The operator process of one local cluster directory: ``operator.pid``, ``operator.log``."""
@@ -155,36 +142,22 @@ class LocalOperator:
         """Start ``statuswatch run --all-namespaces`` in the background (stopping a previous one first);
         returns once it is ready. Returns the metrics port."""
         self.stop()
-        port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "statuswatch",
-            "run",
-            "--all-namespaces",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--metrics-port",
-            str(port),
-            *args,
-        ]
-        with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
+        try:
+            launch = launch_operator(
+                kubeconfig,
+                self.log_file,
+                *args,
+                all_namespaces=True,
+                detach=True,
+                append=True,
+                ready_timeout=None,
             )
-        self.pid_file.write_text(f"{process.pid} {port}\n")
-        deadline = time.monotonic() + timeout
-        while not operator_ready(port):
-            if process.poll() is not None:
-                raise ClusterError(f"the operator exited with {process.returncode}; see {self.log_file}")
-            if time.monotonic() > deadline:
-                raise ClusterError(f"the operator was not ready within {timeout:g}s; see {self.log_file}")
-            time.sleep(0.2)
-        return port
+            self.pid_file.write_text(f"{launch.process.pid} {launch.port}\n")
+            launch.wait_ready(timeout)
+        except ClusterError:
+            self.stop()
+            raise
+        return launch.port
 
     def stop(self, timeout: float = 20) -> bool:
         """Stop the operator if it runs; True if one was stopped."""

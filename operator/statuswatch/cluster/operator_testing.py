@@ -10,6 +10,7 @@ is read from the API server with kubectl, as users and GitOps tools read it. Lik
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from statuswatch.cluster.operator_install import operator_ready
+from statuswatch.cluster.operator_process import launch_operator, stop_operator
 from statuswatch.cluster.process import free_port
 from statuswatch.cluster.testing import E2ECluster, wait_for
 
@@ -74,17 +75,28 @@ def operator_rules(role_file: Path) -> list[dict[str, Any]]:
 class OperatorProcess:
     """One ``statuswatch run`` process; ``start()``/``stop()`` may be called repeatedly (restarts).
 
-    It serves ``namespace`` (``-n``), or every namespace with ``all_namespaces=True``.
+    It serves ``namespace`` (``-n``), or every namespace with ``all_namespaces=True``. ``module`` runs another
+    entry point with the same arguments (``python -m MODULE run ...``); ``env`` adds to the environment.
     """
 
+    module = "statuswatch"
+    env: Mapping[str, str] = {}
+
     def __init__(
-        self, kubeconfig: Path, namespace: str, log_dir: Path, *extra_args: str, all_namespaces: bool = False
+        self,
+        kubeconfig: Path,
+        namespace: str,
+        log_dir: Path,
+        *extra_args: str,
+        all_namespaces: bool = False,
+        ready_timeout: float = 60,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.all_namespaces = all_namespaces
         self.log_dir = log_dir
         self.extra_args = extra_args
+        self.ready_timeout = ready_timeout
         self.port = free_port()
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -96,42 +108,32 @@ class OperatorProcess:
     def start(self) -> None:
         assert self._process is None, "already running"
         self.starts += 1
-        command = [
-            sys.executable,
-            "-m",
-            "statuswatch",
-            "run",
-            *(["--all-namespaces"] if self.all_namespaces else ["-n", self.namespace]),
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--metrics-port",
-            str(self.port),
+        launch = launch_operator(
+            self.kubeconfig,
+            self.log_file,
             *self.extra_args,
-        ]
-        with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._ready, 60, f"the operator's /readyz (log: {self.log_file})")
-
-    def _ready(self) -> bool:
-        if self._process is not None and self._process.poll() is not None:
-            raise AssertionError(f"the operator exited with {self._process.returncode}:\n{self.log()}")
-        return operator_ready(self.port)
+            namespaces=[self.namespace],
+            all_namespaces=self.all_namespaces,
+            port=self.port,
+            program=[sys.executable, "-m", self.module],
+            env={**os.environ, **self.env} if self.env else None,
+            ready_timeout=self.ready_timeout,
+        )
+        self._process = launch.process
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise AssertionError(f"the operator did not stop within 20s of SIGTERM:\n{self.log()}") from None
+        if process is not None and not stop_operator(process):
+            raise AssertionError(f"the operator did not stop within 20s of SIGTERM:\n{self.log()}")
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not running"
+        return self._process.pid
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")[-6000:] if self.log_file.exists() else ""
