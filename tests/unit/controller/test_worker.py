@@ -5,33 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
-import logging
 import weakref
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from statuswatch.controller.metrics import Metrics
-from statuswatch.controller.settings import OperatorSettings
 from statuswatch.controller.statusapi import ObjectRef
 from statuswatch.controller.supervisor import Supervisor
-from statuswatch.controller.testing import MemorySink, ScriptedPoll, StaticScopes
-from statuswatch.controller.worker import Worker, WorkerContext
+from statuswatch.controller.testing import MemorySink, ScriptedPoll
+from statuswatch.controller.worker import Worker
 from statuswatch.kstatus import Status
-from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, SyncEvent
+from statuswatch.polling import ObjMetadata, SyncEvent
+
+from .conftest import WEB, update, worker_context
 
 pytestmark = pytest.mark.looptime
 
-EPOCH = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SCOPES = {
-    ("apps", "Deployment"): True,
-    ("", "ConfigMap"): True,
-    ("rbac.authorization.k8s.io", "ClusterRole"): False,
-}
-WEB = ObjMetadata("apps", "Deployment", "shop", "web")
 CFG = ObjMetadata("", "ConfigMap", "shop", "cfg")
 DEFAULT_IDENTIFIERS = [
     {"group": "apps", "kind": "Deployment", "name": "web"},
@@ -39,20 +30,7 @@ DEFAULT_IDENTIFIERS = [
 ]
 
 
-def clock() -> datetime:
-    return EPOCH + timedelta(seconds=asyncio.get_running_loop().time())
-
-
-def context(poll: ScriptedPoll, sink: MemorySink, **settings: Any) -> WorkerContext:
-    return WorkerContext(
-        poll=poll,
-        scope_of=StaticScopes(SCOPES),
-        sink=sink,
-        metrics=Metrics(),
-        settings=OperatorSettings(poll_restart_backoff=(1.0,), write_retry=(0.5,), **settings),
-        logger=logging.getLogger("test"),
-        now=clock,
-    )
+context = worker_context
 
 
 def body(
@@ -81,10 +59,6 @@ def body(
     if status is not None:
         result["status"] = dict(status)
     return result
-
-
-def update(identifier: ObjMetadata, status: Status, message: str = "") -> ResourceUpdateEvent:
-    return ResourceUpdateEvent(ResourceStatus(identifier, status, message or f"{status.value}!"))
 
 
 async def settle(seconds: float = 0.05) -> None:

@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from statuswatch.controller.metrics import Metrics
 from statuswatch.controller.settings import OperatorSettings
-from statuswatch.controller.testing import MemorySink, ScriptedMembers, ScriptedPoll, StaticScopes
+from statuswatch.controller.testing import MemorySink, ScriptedMembers, ScriptedPoll
 from statuswatch.controller.worker import Poll, Worker, WorkerContext, load_default_health_checks
 from statuswatch.kstatus import Status
-from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, StatusReader, SyncEvent, Why
+from statuswatch.polling import ObjMetadata, StatusReader, SyncEvent, Why
 from statuswatch.polling.healthchecks import HealthCheck
 from statuswatch.polling.statusreaders import RulesStatusReader
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
 
+from .conftest import WEB, condition, latest, update, worker_context
+
 pytestmark = pytest.mark.looptime
 
-EPOCH = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SCOPES = {
-    ("apps", "Deployment"): True,
-    ("", "ConfigMap"): True,
-    ("rbac.authorization.k8s.io", "ClusterRole"): False,
-}
-WEB = ObjMetadata("apps", "Deployment", "shop", "web")
 API = ObjMetadata("apps", "Deployment", "shop", "api")
 APP_SELECTOR = {"group": "apps", "kind": "Deployment", "selector": {"matchLabels": {"app": "shop"}}}
-
-
-def clock() -> datetime:
-    return EPOCH + timedelta(seconds=asyncio.get_running_loop().time())
 
 
 class Pollers:
@@ -58,14 +46,8 @@ def context(
     pollers: Pollers | None = None,
     defaults: tuple[HealthCheck, ...] = (),
 ) -> WorkerContext:
-    return WorkerContext(
-        poll=poll,
-        scope_of=StaticScopes(SCOPES),
-        sink=sink,
-        metrics=Metrics(),
-        settings=OperatorSettings(poll_restart_backoff=(1.0,), write_retry=(0.5,)),
-        logger=logging.getLogger("test"),
-        now=clock,
+    return dataclasses.replace(
+        worker_context(poll, sink),
         members=members,
         poller_for=pollers,
         default_health_checks=defaults,
@@ -82,20 +64,6 @@ def body(
         "metadata": {"name": "w", "namespace": "shop", "uid": "u1", "generation": generation},
         "spec": {"pollInterval": "2s", **spec},
     }
-
-
-def update(
-    identifier: ObjMetadata, status: Status, message: str = "", why: Why | None = None
-) -> ResourceUpdateEvent:
-    return ResourceUpdateEvent(ResourceStatus(identifier, status, message or f"{status.value}!", why=why))
-
-
-def latest(sink: MemorySink) -> dict[str, Any]:
-    return sink.writes[-1][1]
-
-
-def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next(c for c in status["conditions"] if c["type"] == type_)
 
 
 async def test_selector_members_join_and_leave_live_and_combine_with_identifiers() -> None:

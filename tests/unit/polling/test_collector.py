@@ -85,7 +85,7 @@ class Untouched:
 
     async def __anext__(self) -> Event:
         self.reads += 1
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)  # a source that takes (loop) time, so a time-out can fall due
         return update(A, Status.IN_PROGRESS)
 
     async def aclose(self) -> None:
