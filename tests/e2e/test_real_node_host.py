@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from statuswatch.cluster.host import snapshot
+from statuswatch.cluster.host import holders, snapshot
 from statuswatch.cluster.realnode import NODE_NAME, RealNode
 from statuswatch.cluster.testing import E2ECluster, LocalE2ECluster, Placement, wait_for
 
@@ -58,15 +58,19 @@ def test_down_restores_the_host_and_a_second_cycle_works(
     assert isinstance(cluster, LocalE2ECluster)
     node = RealNode(cluster.local)
     node.down()
+    # Another session's real node (a test run in another worktree) changes the host meanwhile: wait it out.
+    wait_for(lambda: not holders(), 1200, f"the other real nodes on this machine to stop: {holders()}", 2.0)
     before = snapshot()
-    assert not any("statuswatch" in line for line in before["links"]), before["links"]
 
     for cycle in (1, 2):
         started = time.monotonic()
         cluster.start_real_node()
         print(f"real node up (cycle {cycle}): {time.monotonic() - started:.1f}s")
+        slot = RealNode(cluster.local).slot
         during = snapshot()
-        assert any("statuswatch-br0" in line for line in during["links"]), during["links"]
+        for name in (slot.bridge, slot.dummy):
+            assert any(f": {name}:" in line for line in during["links"]), during["links"]
+            assert not any(f": {name}:" in line for line in before["links"]), before["links"]
         run_a_pod(cluster, namespace, real_node, f"cycle-{cycle}")
         started = time.monotonic()
         node.down()

@@ -2,9 +2,10 @@
 
 KWOK nodes only pretend: their pods' reasons (ImagePullBackOff, CrashLoopBackOff, ...) are what its
 stages were told to say. The real node is a kubelet (built from the same Kubernetes release as the
-control plane) on containerd v2 with Debian's runc and CNI plugins, on this machine's cgroups. It is one
-per machine: its runtime state lives under ``/run/statuswatch-node`` (see :mod:`.host`, which records and
-undoes what it changes on the host), its configuration and logs in the cluster directory.
+control plane) on containerd v2 with Debian's runc and CNI plugins, on this machine's cgroups. One per
+cluster, each in a slot of the host (its runtime state under ``/run/statuswatch-nodes/<slot>``; see
+:mod:`.host`, which records and undoes what the nodes change on the host); configuration and logs stay in
+the cluster directory.
 
 Choices that this machine dictates, each checked by running it here:
 - cgroup v1: the kubelet needs ``failCgroupV1: false``;
@@ -12,8 +13,8 @@ Choices that this machine dictates, each checked by running it here:
   kubelet keeps its own at 0 (it cannot lower it to -999);
 - no registry is reachable: the images are built here (:mod:`.images`) and imported with ``ctr``; the
   sandbox image is pinned so neither containerd nor the kubelet's image GC touch it;
-- no traffic may leave the machine: the node's address sits on a dummy interface, the pods on a bridge
-  without a default route or masquerading, and ip forwarding stays as it was.
+- no traffic may leave the machine: the node's address sits on an interface of its own, the pods on a
+  bridge without a default route or masquerading, and ip forwarding stays as it was.
 
 The node is labelled ``statuswatch.io/real-node=true`` and tainted ``statuswatch.io/real-node=true:
 NoSchedule``, so only workloads that ask for it (node selector plus toleration, :func:`pod_placement`)
@@ -27,7 +28,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Mapping
@@ -39,7 +39,7 @@ import yaml
 from statuswatch.cluster import host, images, pins
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.pki import NODE
-from statuswatch.cluster.process import Proc, failure, pid_runs, start, stop
+from statuswatch.cluster.process import Proc, failure, start, stop
 
 if TYPE_CHECKING:
     from statuswatch.cluster.local import LocalCluster
@@ -60,7 +60,6 @@ NODE_TAINT = {"key": NODE_LABEL, "value": "true", "effect": "NoSchedule"}
 _RUNC = ("/usr/sbin/runc", "/usr/bin/runc")
 _CNI_BIN = Path("/usr/lib/cni")
 _BUSYBOX = Path("/bin/busybox")
-_SOCKET = host.RUN_DIR / "containerd.sock"
 _NAMESPACE = "k8s.io"  # the containerd namespace the CRI plugin works in
 
 
@@ -128,9 +127,10 @@ class RealNode:
     def __init__(self, cluster: LocalCluster, *, node_bin_dir: Path | None = None) -> None:
         self.cluster = cluster
         self.bin_dir = Path(node_bin_dir or pins.node_bin_dir()).absolute()
-        self.directory = cluster.directory / "node"  # configuration; runtime state is under host.RUN_DIR
+        self.directory = cluster.directory / "node"  # configuration; runtime state is in its slot's run_dir
         self.logs = cluster.logs
         self._state_file = self.directory / "state.json"
+        self._slot = host.slot_of(cluster.directory)
 
     # -- recorded processes ---------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class RealNode:
 
     def is_up(self) -> bool:
         """containerd and the kubelet run, this cluster owns the host's node, and the Node is Ready."""
-        if set(self.running()) != {"containerd", "kubelet"} or host.owner() != str(self.cluster.directory):
+        if set(self.running()) != {"containerd", "kubelet"} or host.slot_of(self.cluster.directory) is None:
             return False
         try:
             return self._ready()
@@ -178,48 +178,46 @@ class RealNode:
         deadline = time.monotonic() + timeout
         self.down()  # a half-started node (something crashed) starts over
         try:
-            host.prepare(self.cluster.directory)
+            self.slot = host.acquire(self.cluster.directory)
             self._write_files()
-            tell(f"starting containerd ({_SOCKET})")
+            tell(f"starting containerd ({self.slot.containerd_socket})")
             self._start_containerd(deadline)
             tell(f"importing {images.PAUSE_IMAGE}, {images.BUSYBOX_IMAGE} and {images.BUSYBOX_IMAGE_V2}")
             self._import_images()
-            tell(f"starting the kubelet of node {NODE_NAME} ({host.NODE_ADDRESS})")
+            tell(f"starting the kubelet of node {NODE_NAME} ({self.slot.node_address})")
             self._start_kubelet()
             self._wait_ready(deadline)
         except BaseException:
             self.down()
             raise
-        tell(f"real node {NODE_NAME} Ready (label {NODE_LABEL}=true, pods on {host.POD_SUBNET})")
+        tell(f"real node {NODE_NAME} Ready (label {NODE_LABEL}=true, pods on {self.slot.pod_subnet})")
 
     def down(self) -> None:
-        """Stop the kubelet, the containers and containerd, and restore the host; idempotent."""
+        """Stop the kubelet and containerd, remove the containers, and restore the host; idempotent."""
         procs = self._procs()
-        holder = host.owner()
-        if not procs and holder is None and not host.RUN_DIR.exists():
-            return  # no real node here (the usual case): nothing to stop, nothing on the host to undo
-        if holder is not None and holder != str(self.cluster.directory):
-            for proc in procs.values():  # the host's node is another cluster's: leave it alone
-                stop(proc)
-            self._save({})
-            return
         # containerd before the containers: once it is gone, nothing starts a shim (or a container) again
         for name in ("kubelet", "containerd"):
             if name in procs:
                 stop(procs[name])
-        self._remove_containers()
-        self._kill_shims()
         if procs:
             self._save({})
-        left = host.restore()
+        if host.slot_of(self.cluster.directory) is None and not procs:
+            return  # no real node here (the usual case): nothing on the host to undo
+        left = host.release(self.cluster.directory)
         if left:
             raise ClusterError(f"the real node's teardown left {left} behind")
 
     # -- configuration --------------------------------------------------------------------------
 
     @property
-    def _runc_root(self) -> Path:
-        return host.RUN_DIR / "runc"
+    def slot(self) -> host.Slot:
+        if self._slot is None:
+            raise ClusterError(f"the real node of {self.cluster.directory} holds no slot on this machine")
+        return self._slot
+
+    @slot.setter
+    def slot(self, value: host.Slot) -> None:
+        self._slot = value
 
     def _write_files(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -228,11 +226,12 @@ class RealNode:
         cni.mkdir(exist_ok=True)
         (cni / "10-statuswatch.conflist").write_text(json.dumps(self._cni_config(), indent=2) + "\n")
         (self.directory / "kubelet.yaml").write_text(yaml.safe_dump(self._kubelet_config(), sort_keys=False))
-        (self.directory / "resolv.conf").write_text(f"nameserver {host.BRIDGE_ADDRESS}\n")
+        (self.directory / "resolv.conf").write_text(f"nameserver {self.slot.bridge_address}\n")
         self._write_kubeconfig(self.directory / "kubelet.kubeconfig")
 
     def _containerd_config(self) -> str:
-        run = host.RUN_DIR
+        run = self.slot.run_dir
+        socket = self.slot.containerd_socket
         runc = _runc()
         return f"""\
 # Written by statuswatch (cluster/realnode.py) for the real node; regenerated at every `up`.
@@ -255,10 +254,10 @@ disabled_plugins = [
 
 [plugins]
   [plugins.'io.containerd.server.v1.grpc']
-    address = "{_SOCKET}"
+    address = "{socket}"
 
   [plugins.'io.containerd.server.v1.ttrpc']
-    address = "{_SOCKET}.ttrpc"
+    address = "{socket}.ttrpc"
 
   [plugins.'io.containerd.internal.v1.opt']
     path = "{run}/containerd/opt"
@@ -293,7 +292,7 @@ disabled_plugins = [
 
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = "{runc}"
-          Root = "{self._runc_root}"
+          Root = "{self.slot.runc_root}"
           SystemdCgroup = false
 """
 
@@ -305,14 +304,14 @@ disabled_plugins = [
             "plugins": [
                 {
                     "type": "bridge",
-                    "bridge": host.BRIDGE,
+                    "bridge": self.slot.bridge,
                     "isGateway": False,
                     "isDefaultGateway": False,
                     "ipMasq": False,
                     "ipam": {
                         "type": "host-local",
-                        "ranges": [[{"subnet": host.POD_SUBNET, "gateway": host.BRIDGE_ADDRESS}]],
-                        "dataDir": str(host.RUN_DIR / "cni" / "ipam"),
+                        "ranges": [[{"subnet": self.slot.pod_subnet, "gateway": self.slot.bridge_address}]],
+                        "dataDir": str(self.slot.run_dir / "cni" / "ipam"),
                     },
                 }
             ],
@@ -325,10 +324,10 @@ disabled_plugins = [
             # this machine has cgroup v1, which kubelet 1.35+ refuses unless told otherwise
             "failCgroupV1": False,
             "cgroupDriver": "cgroupfs",
-            "cgroupRoot": f"/{host.CGROUP_PARENT}",
-            "containerRuntimeEndpoint": f"unix://{_SOCKET}",
-            "imageServiceEndpoint": f"unix://{_SOCKET}",
-            "address": host.NODE_ADDRESS,
+            "cgroupRoot": f"/{self.slot.cgroup_parent}",
+            "containerRuntimeEndpoint": f"unix://{self.slot.containerd_socket}",
+            "imageServiceEndpoint": f"unix://{self.slot.containerd_socket}",
+            "address": self.slot.node_address,
             "port": 10250,
             "readOnlyPort": 0,
             "healthzPort": 0,
@@ -340,12 +339,12 @@ disabled_plugins = [
             "authorization": {"mode": "AlwaysAllow"},
             "registerNode": True,
             "registerWithTaints": [NODE_TAINT],
-            "podLogsDir": str(host.RUN_DIR / "pod-logs"),
+            "podLogsDir": str(self.slot.run_dir / "pod-logs"),
             "resolvConf": str(self.directory / "resolv.conf"),
             "clusterDomain": "cluster.local",
             # no DNS server runs: the bridge's host address answers nothing, and nothing leaves the machine
             # (without it the kubelet warns MissingClusterDNS on every pod)
-            "clusterDNS": [host.BRIDGE_ADDRESS],
+            "clusterDNS": [self.slot.bridge_address],
             "oomScoreAdj": 0,  # the default -999 needs CAP_SYS_RESOURCE
             "protectKernelDefaults": False,
             "imageGCHighThresholdPercent": 100,
@@ -403,12 +402,14 @@ disabled_plugins = [
         procs = self._procs()
         procs[name] = proc
         self._save(procs)
+        host.record_processes(self.slot, {n: (p.pid, p.argv[0]) for n, p in procs.items()})
         return proc
 
     def _ctr(
         self, *args: str, input: bytes | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[bytes]:
-        argv = [str(self.bin_dir / "ctr"), "--address", str(_SOCKET), "--namespace", _NAMESPACE, *args]
+        socket = str(self.slot.containerd_socket)
+        argv = [str(self.bin_dir / "ctr"), "--address", socket, "--namespace", _NAMESPACE, *args]
         result = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, check=False)
         if result.returncode != 0:
             raise ClusterError(
@@ -424,18 +425,18 @@ disabled_plugins = [
         while True:
             if not proc.alive():
                 raise failure(proc, "exited during start-up")
-            if _SOCKET.exists():
+            if self.slot.containerd_socket.exists():
                 with contextlib.suppress(ClusterError, subprocess.TimeoutExpired):
                     self._ctr("version", timeout=5)
                     return
             if time.monotonic() > deadline:
-                raise failure(proc, f"timed out waiting for {_SOCKET}")
+                raise failure(proc, f"timed out waiting for {self.slot.containerd_socket}")
             time.sleep(0.2)
 
     def _import_images(self) -> None:
         pause = pins.node_bin_dir() / "pause"
         archive = images.oci_archive([images.pause_image(pause), *images.busybox_images(_BUSYBOX)])
-        path = host.RUN_DIR / "images.tar"
+        path = self.slot.run_dir / "images.tar"
         path.write_bytes(archive)
         try:
             self._ctr("images", "import", "--snapshotter", "overlayfs", str(path), timeout=120)
@@ -454,10 +455,10 @@ disabled_plugins = [
                 str(self.bin_dir / "kubelet"),
                 f"--config={self.directory / 'kubelet.yaml'}",
                 f"--kubeconfig={self.directory / 'kubelet.kubeconfig'}",
-                f"--root-dir={host.RUN_DIR / 'kubelet'}",
-                f"--cert-dir={host.RUN_DIR / 'kubelet' / 'pki'}",
+                f"--root-dir={self.slot.run_dir / 'kubelet'}",
+                f"--cert-dir={self.slot.run_dir / 'kubelet' / 'pki'}",
                 f"--hostname-override={NODE_NAME}",
-                f"--node-ip={host.NODE_ADDRESS}",
+                f"--node-ip={self.slot.node_address}",
                 f"--node-labels={NODE_LABEL}=true",
                 "--v=2",
             ],
@@ -482,42 +483,3 @@ disabled_plugins = [
             if time.monotonic() > deadline:
                 raise failure(self._procs()["kubelet"], f"timed out waiting for node {NODE_NAME} to be Ready")
             time.sleep(0.5)
-
-    def _remove_containers(self) -> None:
-        """Kill and delete every container runc knows in the node's namespace (containerd may be gone)."""
-        runc = _runc()
-        root = self._runc_root / _NAMESPACE
-        if runc is None or not root.is_dir():
-            return
-        listed = subprocess.run(
-            [runc, "--root", str(root), "list", "-q"], capture_output=True, text=True, check=False
-        ).stdout.split()
-        for container in listed:
-            subprocess.run(
-                [runc, "--root", str(root), "delete", "--force", container], capture_output=True, check=False
-            )
-
-    def _kill_shims(self) -> None:
-        """The runc shims of this node's containerd (they outlive it by design); found by their socket."""
-        marker = str(_SOCKET).encode()
-        killed = []
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                cmdline = (proc / "cmdline").read_bytes()
-                if b"containerd-shim" in cmdline.split(b"\0", 1)[0] and marker in cmdline:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(int(proc.name), signal.SIGKILL)
-                        killed.append(int(proc.name))
-        deadline = time.monotonic() + 10
-        while killed and time.monotonic() < deadline:  # SIGKILL is asynchronous: wait until they are gone
-            killed = [pid for pid in killed if pid_runs(pid, _cmd(pid))]
-            time.sleep(0.05)
-
-
-def _cmd(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
-    except OSError:
-        return ""

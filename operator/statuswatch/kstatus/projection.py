@@ -31,7 +31,8 @@ _METADATA_KEYS = (
 )
 _OWNER_KEYS = ("apiVersion", "kind", "name", "uid", "controller")
 _CONDITION_KEYS = ("type", "status", "reason", "message", "observedGeneration")
-_CONTAINER_STATUS_KEYS = ("name", "state", "restartCount", "lastState")
+# ready/started tell a container that runs but fails its readiness probe from one that is fine.
+_CONTAINER_STATUS_KEYS = ("name", "state", "restartCount", "lastState", "ready", "started")
 # A waiting message is dropped (long, and often a copy of the Pod's Warning Event, which a "why" reads).
 _WAITING_KEYS = ("reason",)
 _TERMINATED_KEYS = ("reason", "exitCode")
@@ -171,10 +172,10 @@ def _container_status(entry: Any) -> Any:
 
 
 def _container_state(state: Any) -> Any:
-    """Waiting and terminated reasons (and exit code); a running state keeps no details."""
+    """Waiting and terminated reasons (and exit code); a running state is kept without its details."""
     if not isinstance(state, Mapping):
         return state
-    kept: dict[str, Any] = {}
+    kept: dict[str, Any] = {"running": {}} if isinstance(state.get("running"), Mapping) else {}
     for phase, keys in (("waiting", _WAITING_KEYS), ("terminated", _TERMINATED_KEYS)):
         if phase in state:
             details = state[phase]

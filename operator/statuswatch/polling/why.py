@@ -88,7 +88,29 @@ def _container_why(pod: str, entry: Mapping[str, Any], init: bool) -> Why | None
         return Why(
             "OOMKilled", f"{where}: OOMKilled (exit code {now.get('exitCode', '?')}), restarts: {restarts}"
         )
+    # A real kubelet says CrashLoopBackOff only after a few restarts (at ~40 s here); until then a crashing
+    # container is terminated with an error, or running again after one with a rising restartCount.
+    if _failed(now):
+        reason = _text(now.get("reason")) or "Error"
+        return Why(
+            reason, f"{where}: terminated: {reason} (exit code {now['exitCode']}), restarts: {restarts}"
+        )
+    state = _mapping(entry.get("state"))
+    if "running" not in state or entry.get("ready") is not False:
+        return None
+    if restarts > 0 and _failed(last):
+        reason = _text(last.get("reason")) or "Error"
+        return Why(
+            reason, f"{where}: restarted after {reason} (exit code {last['exitCode']}), restarts: {restarts}"
+        )
+    if entry.get("started") is True:  # started, running, not ready: its readiness probe does not pass
+        return Why("ContainersNotReady", f"{where}: running, not ready: its readiness probe has not passed")
     return None
+
+
+def _failed(terminated: Mapping[str, Any]) -> bool:
+    code = terminated.get("exitCode")
+    return isinstance(code, int) and not isinstance(code, bool) and code != 0
 
 
 def pod_why(pod: Mapping[str, Any]) -> Why | None:

@@ -75,6 +75,7 @@ _STATE = _anys(
     "State",
     (),
     waiting=_anys("Waiting", _WAITING_KEYS),
+    running=_anys("Running", ()),  # kept empty: that it runs is what a "why" reads
     **({"terminated": _anys("Terminated", _TERMINATED_KEYS)} if _TERMINATED_KEYS is not None else {}),
 )
 _CONTAINER_STATUS = _anys(

@@ -68,7 +68,9 @@ def test_projection_drops_what_status_does_not_read() -> None:
     ]
     assert projected["status"] == {
         "phase": "Pending",
-        "containerStatuses": [{"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff"}}}],
+        "containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff"}}, "ready": False}
+        ],
     }
     assert len(json.dumps(projected)) < len(json.dumps(full)) / 2
 

@@ -170,6 +170,55 @@ POD_CASES = [
         Why("OOMKilled", "pod web-1 container app: OOMKilled (exit code 137), restarts: 1"),
     ),
     (
+        # what a real kubelet shows for its first restarts, before it says CrashLoopBackOff
+        "first crash, before the back-off",
+        _pod(
+            "web-1",
+            {
+                "phase": "Running",
+                "containerStatuses": [
+                    _container("app", {"terminated": {"reason": "Error", "exitCode": 1}}, restarts=1)
+                ],
+            },
+        ),
+        Why("Error", "pod web-1 container app: terminated: Error (exit code 1), restarts: 1"),
+    ),
+    (
+        "running again after a crash, not ready",
+        _pod(
+            "web-1",
+            {
+                "phase": "Running",
+                "containerStatuses": [
+                    _container(
+                        "app",
+                        {"running": {"startedAt": "2026-12-03T10:15:36Z"}},
+                        restarts=2,
+                        started=True,
+                        lastState={"terminated": {"reason": "Error", "exitCode": 2}},
+                    )
+                ],
+            },
+        ),
+        Why("Error", "pod web-1 container app: restarted after Error (exit code 2), restarts: 2"),
+    ),
+    (
+        "running, not ready: a failing readiness probe",
+        _pod(
+            "web-1",
+            {
+                "phase": "Running",
+                "containerStatuses": [
+                    _container("app", {"running": {"startedAt": "2026-12-03T10:15:36Z"}}, started=True)
+                ],
+            },
+        ),
+        Why(
+            "ContainersNotReady",
+            "pod web-1 container app: running, not ready: its readiness probe has not passed",
+        ),
+    ),
+    (
         "init container first",
         _pod(
             "web-1",
@@ -214,11 +263,39 @@ def test_pod_reasons(name: str, obj: dict[str, Any], expected: Why, projected: b
         {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
         {"phase": "Pending", "containerStatuses": [_container("app", _waiting("ContainerCreating"))]},
         {"phase": "Running", "containerStatuses": [_container("app", {"running": {}}, restarts=4)]},
+        {
+            "phase": "Running",
+            "containerStatuses": [
+                _container(
+                    "app",
+                    {"running": {}},
+                    restarts=3,
+                    ready=True,
+                    started=True,
+                    lastState={"terminated": {"reason": "Error", "exitCode": 1}},
+                )
+            ],
+        },
+        {
+            "phase": "Succeeded",
+            "containerStatuses": [_container("app", {"terminated": {"reason": "Completed", "exitCode": 0}})],
+        },
+        {"phase": "Pending", "containerStatuses": [_container("app", {"running": {}}, started=False)]},
         {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Other"}]},
         {"phase": "Pending", "containerStatuses": "malformed"},
         "malformed",
     ],
-    ids=["ready", "creating", "running after restarts", "not scheduled yet", "malformed list", "malformed"],
+    ids=[
+        "ready",
+        "creating",
+        "running after restarts",
+        "ready between crashes",
+        "completed",
+        "not started yet",
+        "not scheduled yet",
+        "malformed list",
+        "malformed",
+    ],
 )
 def test_pods_without_a_blocking_cause(status: Any) -> None:
     assert pod_why(_pod("web-1", status)) is None
