@@ -429,8 +429,15 @@ def test_other_namespaces_and_cluster_scoped_kinds_are_refused(
             ],
         )
     )
+    # The first status (written before the first poll) already names the refusals; wait for the served
+    # member to be known as well.
     refused = kube.wait_status(
-        "nosy", lambda w: condition_is(w, "Stalled", "True", "IdentifierRefused"), "refused identifiers"
+        "nosy",
+        lambda w: (
+            condition_is(w, "Stalled", "True", "IdentifierRefused")
+            and status_of(w)["resources"][0]["status"] != "Unknown"
+        ),
+        "refused identifiers, the served member known",
     )
     resources = status_of(refused)["resources"]
     assert resources[0]["status"] == "Current"
