@@ -8,7 +8,10 @@ anything longer: users gate rollouts on ``Current``, and a frozen store keeps sa
   not-found failure is reported as itself (the direct reader says the same: "Forbidden: ...", "Kind not
   installed: ..."); anything else as "not synced yet: ...";
 * synced and failing with an authorization or not-found class error (401, 403, 404, kind not installed):
-  ``Unknown`` at once, since access revoked or a type gone will not heal on its own in time;
+  ``Unknown`` once the streak has lasted :data:`PERMANENT_GRACE` (5 s), since access revoked or a type
+  gone will not heal on its own in time. Not at once: right after an API server restart its authorizer
+  refuses the operator's ServiceAccount with 403 for a second or two while RBAC loads, and answering that
+  at once flipped every StatusWatch to Unknown and back (with the AllCurrent Events posted again);
 * synced and failing transiently (connection lost, 5xx, timeouts): the store is served for a grace of
   ``max(2 x poll_interval, 10 s)`` from the first failure of the streak, then ``Unknown``. Two intervals
   mean one missed cycle never shows; the floor of 10 s covers an API server restart when the interval is
@@ -20,9 +23,12 @@ from __future__ import annotations
 from .errors import NotSyncedError, StreamFailingError
 from .reasons import is_permanent
 
-__all__ = ["GRACE_FLOOR", "grace_for", "stream_verdict"]
+__all__ = ["GRACE_FLOOR", "PERMANENT_GRACE", "grace_for", "stream_verdict"]
 
 GRACE_FLOOR = 10.0
+#: How long a synced stream failing with 401, 403 or 404 is still served: a blip after an API server
+#: restart, not a verdict.
+PERMANENT_GRACE = 5.0
 
 
 def grace_for(poll_interval: float) -> float:
@@ -48,6 +54,8 @@ def stream_verdict(
     if error is None:
         return None
     if is_permanent(error):
+        if failing_for is not None and failing_for < PERMANENT_GRACE:
+            return None
         return StreamFailingError(stream, error, failing_for)
     if failing_for is not None and failing_for >= grace:
         return StreamFailingError(stream, error, failing_for, grace)

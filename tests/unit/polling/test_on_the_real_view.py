@@ -19,7 +19,8 @@ from statuswatch.polling import (
     StatusPoller,
     router_for,
 )
-from statuswatch.watchlist import ApiError, RestMapper, SharedView, StreamSettings
+from statuswatch.polling.staleness import PERMANENT_GRACE
+from statuswatch.watchlist import ApiError, RestMapper, SharedView, Stream, StreamSettings
 from statuswatch.watchlist.testing import FEED, FakeTransport, bookmark, configmap, event
 
 PATH = "/api/v1/namespaces/default/configmaps"
@@ -33,7 +34,7 @@ async def test_access_revoked_after_sync_is_unknown_with_forbidden_then_recovers
     transport.script_watch(
         PATH,
         [event("ADDED", configmap("cfg", "1")), bookmark("1", end=True), FEED],  # synced, then live
-        *[FORBIDDEN] * 3,  # access revoked: every reconnect is refused
+        *[FORBIDDEN] * 6,  # access revoked: every reconnect is refused
         [bookmark("2"), FEED],  # restored
     )
     settings = StreamSettings(backoff=(1.0, 4.0), seed=7)
@@ -61,7 +62,45 @@ async def test_access_revoked_after_sync_is_unknown_with_forbidden_then_recovers
     assert (
         stale.message == 'watch failing: Forbidden: configmaps is forbidden: User "system:serviceaccount:x:y"'
     )
-    assert stale_at - revoked_at <= 2 + 2  # a back-off step to fail, then at most one poll interval
+    # Not at once (N8: a blip after an API server restart), but after the grace and one poll interval.
+    assert PERMANENT_GRACE <= stale_at - revoked_at <= PERMANENT_GRACE + 2
     assert isinstance(stale.error, Exception)
     assert recovered.status == Status.CURRENT
     assert recovered.message == first.message
+
+
+async def test_a_forbidden_blip_after_an_api_server_restart_never_reaches_the_poll() -> None:
+    # N8: the API server restarts (the connection breaks), and for a second its authorizer refuses the
+    # ServiceAccount while RBAC loads. Every status went Unknown "Forbidden" and back.
+    transport = FakeTransport()
+    transport.script_watch(
+        PATH,
+        [event("ADDED", configmap("cfg", "1")), bookmark("1", end=True), FEED],
+        FORBIDDEN,
+        FORBIDDEN,
+        [bookmark("2"), FEED],  # RBAC loaded
+    )
+    settings = StreamSettings(backoff=(1.0, 4.0), seed=7)
+    mapper = RestMapper(transport)
+    async with SharedView(transport, mapper, settings=settings) as view:
+        poller = StatusPoller(transport, mapper, view=view)
+        seen: list[ResourceStatus] = []
+        stream = poller.poll([CFG], Options(poll_interval=2))
+
+        async def consume() -> None:
+            async for update in stream:
+                if isinstance(update, ResourceUpdateEvent):
+                    seen.append(update.resource)
+                    if len(seen) == 1:
+                        streams.extend(view.streams.values())
+                        await transport.feed.put(ConnectionResetError("connection reset by peer"))
+
+        streams: list[Stream] = []
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(30):
+                await consume()
+        await stream.aclose()
+        (watched,) = streams
+        assert watched.stats["failures"] == 3  # the reset and both refusals did happen
+        assert watched.error is None
+    assert [resource.status for resource in seen] == [Status.CURRENT]

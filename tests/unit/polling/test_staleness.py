@@ -11,6 +11,7 @@ from statuswatch.polling import (
     grace_for,
     stream_verdict,
 )
+from statuswatch.polling.staleness import PERMANENT_GRACE
 from statuswatch.watchlist import ApiError, NoMatchError
 
 FORBIDDEN = ApiError(403, "Forbidden", "deployments.apps is forbidden")
@@ -40,11 +41,16 @@ def test_a_healthy_synced_stream_answers() -> None:
 
 
 @pytest.mark.parametrize("error", [FORBIDDEN, GONE, UNAUTHORIZED, NOT_INSTALLED])
-def test_authorization_and_not_found_failures_are_stale_at_once(error: Exception) -> None:
-    result = verdict(synced=True, error=error, failing_for=0.0)
+def test_authorization_and_not_found_failures_are_stale_after_a_short_grace(error: Exception) -> None:
+    # N8: right after an API server restart the ServiceAccount gets 403 for a second or two.
+    assert verdict(synced=True, error=error, failing_for=0.0) is None
+    assert verdict(synced=True, error=error, failing_for=PERMANENT_GRACE - 0.1) is None
+    result = verdict(synced=True, error=error, failing_for=PERMANENT_GRACE)
     assert isinstance(result, StreamFailingError)
     assert result.cause is error
-    assert (result.seconds, result.grace) == (0.0, None)
+    assert (result.seconds, result.grace) == (PERMANENT_GRACE, None)
+    # A stream that does not say since when is judged at once, as before.
+    assert isinstance(verdict(synced=True, error=error, failing_for=None), StreamFailingError)
 
 
 @pytest.mark.parametrize("error", [DOWN, RESET, TimeoutError()])
