@@ -19,7 +19,7 @@ import pytest
 
 from statuswatch.cluster.operator_testing import KubectlNamespace as Cluster
 from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
-from statuswatch.cluster.testing import E2ECluster
+from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.budget import STATUS_BUDGET, SUMMARIZED, encoded_size
 from statuswatch.controller.statusapi import ApiStatusSink, ObjectRef, WatchGone
 from statuswatch.watchlist.connection import ApiClient, ClusterConfig
@@ -84,6 +84,10 @@ def _names(watch: dict[str, Any]) -> list[str]:
 
 def _lists(names: list[str], watch: dict[str, Any]) -> bool:
     return _names(watch) == names
+
+
+def _all_current_events(kube: Cluster, name: str) -> int:
+    return sum(int(e.get("count") or 1) for e in kube.events_for(name) if e.get("reason") == "AllCurrent")
 
 
 def conditions(watch: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -179,3 +183,45 @@ def test_a_spec_that_makes_a_huge_status_gets_a_summary_that_fits(
     assert status["progress"] == "0/1000"
     assert status["observedGeneration"] == watch["metadata"]["generation"]
     assert operator.metric_sum("statuswatch_status_writes_total", result="error") == 0
+
+
+# -- N8: an API server restart is a blip, not a verdict ----------------------------------------------------
+
+
+def test_an_api_server_restart_flaps_no_status_and_posts_no_second_event(
+    operator: OperatorProcess, kube: Cluster, needs: Any, cluster: E2ECluster
+) -> None:
+    # Right after a restart the authorizer refuses the operator's ServiceAccount (403) for a second or two
+    # in about half the restarts; every StatusWatch went Unknown "Forbidden" and back, and its AllCurrent
+    # Event was posted again. Two restarts, so the refusal very likely comes at least once.
+    needs("restart_apiserver")
+    names = [f"steady-{i}" for i in range(5)]
+    kube.apply(*(configmap(f"cm-{i}") for i in range(5)))
+    kube.apply(
+        *(statuswatch(name, [{"kind": "ConfigMap", "name": f"cm-{i}"}]) for i, name in enumerate(names))
+    )
+    for name in names:
+        kube.wait_condition(name, "AllCurrent", "True")
+    wait_for(
+        lambda: all(_all_current_events(kube, name) == 1 for name in names),
+        30,
+        "an AllCurrent Event each",
+        0.5,
+    )
+    before = {name: kube.watch_object(name) for name in names}
+    writes = operator.metric_sum("statuswatch_status_writes_total", result="success")
+
+    for _ in range(2):
+        cluster.restart_apiserver()
+        time.sleep(15)  # the streams reconnect; any flap would be written by now
+
+    for name in names:
+        after = kube.watch_object(name)
+        assert after["status"] == before[name]["status"], name
+        assert (
+            conditions(after)["Ready"]["lastTransitionTime"]
+            == conditions(before[name])["Ready"]["lastTransitionTime"]
+        )
+        assert _all_current_events(kube, name) == 1, kube.events_for(name)
+    assert operator.metric_sum("statuswatch_status_writes_total", result="success") == writes
+    assert operator.running

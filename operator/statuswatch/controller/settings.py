@@ -96,6 +96,10 @@ class OperatorSettings:
     poll_restart_backoff: tuple[float, ...] = field(default=(1.0, 2.0, 5.0, 10.0, 30.0))
     """Delays before a poll that ended with an error is started again; the last one repeats."""
 
+    restart_grace: float = 120.0
+    """After an operator restart, how long a status already written for the current generation stands
+    while members still read "not synced yet" (a slow initial list), before those are written Unknown."""
+
     rules: str = "default"
     """The rules of StatusWatches that set no ``spec.rules``: ``default`` (the library and conventions
     above kstatus) or ``kstatus`` (exactly kstatus, as Flux)."""

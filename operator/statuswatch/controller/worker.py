@@ -25,6 +25,7 @@ and the conventions read what the shared view keeps of every kind (:mod:`statusw
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import hashlib
@@ -40,6 +41,7 @@ from statuswatch.kstatus import Status
 from statuswatch.polling import (
     ErrorEvent,
     Event,
+    NotSyncedError,
     ObjMetadata,
     Options,
     ResourceStatus,
@@ -180,7 +182,20 @@ class Worker:
         # (observe() moves _generation on as soon as an edit arrives, possibly while planning).
         self._planned_generation = self._generation
         self._base_json: bytes | None = _status_json(body)
-        self._written: bytes | None = None  # fingerprint of the status as the server stored our last write
+        # A status already written for this generation (an operator restart): it stands while members read
+        # "not synced yet", until they are or settings.restart_grace runs out, rather than flip to Unknown.
+        earlier = body.get("status")
+        self._standing: int | None = (
+            _int(earlier.get("observedGeneration"), -1)
+            if isinstance(earlier, Mapping) and earlier.get("conditions")
+            else None
+        )
+        self._stand_until: float | None = None
+        self._unsynced: set[tuple[str, str, str, str]] = set()
+        # Fingerprints of the statuses as the server stored our last few writes, newest last: a watch event
+        # carrying one of them is our own write coming back (or an older one of ours, arriving late, whose
+        # successor is already stored), not an outside edit to put right.
+        self._written: collections.deque[bytes] = collections.deque(maxlen=4)
         self._spec: StatusWatchSpec | None = None
         self._spec_error: str | None = None
         self._spec_error_reason = "InvalidSpec"
@@ -250,7 +265,7 @@ class Worker:
             self._generation, self._spec_json = generation, spec
             self._replan.set()
         status = _status_json(body)
-        if status != self._base_json and (status is None or _fingerprint(status) != self._written):
+        if status != self._base_json and (status is None or _fingerprint(status) not in self._written):
             # Someone else changed the status (or an old event): make sure ours is there again.
             self._base_json = status
             self._dirty.set()
@@ -399,6 +414,10 @@ class Worker:
                             self._replan.set()
                             return
                         self._reports[slot.key] = _report(slot, resource, resource.rule)
+                        if isinstance(resource.error, NotSyncedError):
+                            self._unsynced.add(slot.key)
+                        else:
+                            self._unsynced.discard(slot.key)
                         self._mark_dirty(loop.time())
                     elif isinstance(event, SyncEvent):
                         self._synced = True
@@ -457,7 +476,28 @@ class Worker:
                 if due and never_written and not self._previous().get("conditions"):
                     deadline = await self._publish(waiting=True)  # its write failed: once more
                 continue
+            standing = self._standing_until(loop.time())
+            if standing is not None:
+                deadline = standing if deadline is None else min(deadline, standing)
+                continue
             deadline = await self._publish()
+
+    def _standing_until(self, now: float) -> float | None:
+        """While the status found at start stands (see ``_standing``): until when, at the latest."""
+        if self._standing is None:
+            return None
+        if self._standing != self._planned_generation or not self._unsynced:
+            self._standing = None  # another generation, or every member answered: publish from now on
+            return None
+        if self._stand_until is None:
+            self._stand_until = now + self._ctx.settings.restart_grace
+        if now >= self._stand_until:
+            self._log.info(
+                "members still not synced after %gs; writing them", self._ctx.settings.restart_grace
+            )
+            self._standing = None
+            return None
+        return self._stand_until
 
     async def _publish(self, *, waiting: bool = False) -> float | None:
         """Build the status and write it if it changed; returns the loop time of the next time-based check."""
@@ -535,7 +575,7 @@ class Worker:
         self._write_delays.reset()
         self._ctx.metrics.status_writes.labels(result="success").inc()
         # The server stores what was sent, unless it pruned or defaulted something: encode only then.
-        self._written = _fingerprint(encoded if not stored or stored == status else _encoded(stored))
+        self._written.append(_fingerprint(encoded if not stored or stored == status else _encoded(stored)))
         self._base_json = encoded
         self._log.info("status written: %s %s", status.get("aggregateStatus"), status.get("progress"))
         return None

@@ -17,7 +17,14 @@ from statuswatch.controller.supervisor import Supervisor
 from statuswatch.controller.testing import MemorySink, ScriptedPoll, StaticScopes
 from statuswatch.controller.worker import Worker, WorkerContext
 from statuswatch.kstatus import Status
-from statuswatch.polling import ObjMetadata, ResourceStatus, ResourceUpdateEvent, SyncEvent
+from statuswatch.polling import (
+    NotSyncedError,
+    ObjMetadata,
+    ResourceStatus,
+    ResourceUpdateEvent,
+    SyncEvent,
+    describe_error,
+)
 from statuswatch.watchlist.connection import ApiError
 
 pytestmark = pytest.mark.looptime
@@ -300,4 +307,80 @@ async def test_retry_after_is_honoured_and_a_spec_change_meanwhile_is_followed()
     worker.observe(body([{"kind": "ConfigMap", "name": "cfg"}], generation=2))
     await settle()
     assert poll.current.identifiers == [ObjMetadata("", "ConfigMap", "shop", "cfg")]  # not stuck in a retry
+    await worker.stop()
+
+
+# -- N4: after an operator restart, the status found stands until the view has synced --------------------
+
+
+def not_synced(identifier: ObjMetadata) -> ResourceUpdateEvent:
+    error = NotSyncedError("deployment.apps in shop")
+    return ResourceUpdateEvent(ResourceStatus(identifier, Status.UNKNOWN, describe_error(error), error=error))
+
+
+async def _restarted(**settings: Any) -> tuple[ScriptedPoll, MemorySink, Worker, dict[str, Any]]:
+    """A worker started (as after an operator restart) on a StatusWatch whose status is right and Current."""
+    poll, sink = ScriptedPoll(), MemorySink()
+    first = Worker(context(poll, sink), watched())
+    first.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle()
+    await first.stop()
+    written = sink.writes[-1][1]
+    sink.writes.clear()
+    sink.events.clear()
+    restarted = Worker(context(poll, sink, **settings), watched() | {"status": written})
+    restarted.start()
+    await settle()
+    return poll, sink, restarted, written
+
+
+async def test_a_restarted_operator_keeps_the_status_while_the_view_is_slow_to_sync() -> None:
+    poll, sink, worker, _ = await _restarted()
+    poll.emit(not_synced(WEB), SyncEvent())  # the engine's first cycle gave up waiting (30 s)
+    await settle(60)
+    assert sink.writes == []  # not Unknown "not synced yet" and back
+    poll.emit(update(WEB, Status.CURRENT))
+    await settle()
+    assert sink.writes == []
+    assert sink.events == []
+    await worker.stop()
+
+
+async def test_the_status_found_stands_only_for_the_grace() -> None:
+    poll, sink, worker, _ = await _restarted(restart_grace=20.0)
+    poll.emit(not_synced(WEB), SyncEvent())
+    await settle(19)
+    assert sink.writes == []
+    await settle(2)
+    assert [status["aggregateStatus"] for _, status in sink.writes] == ["Unknown"]
+    assert "not synced yet" in sink.writes[-1][1]["resources"][0]["message"]
+    await worker.stop()
+
+
+async def test_a_real_change_after_the_restart_is_written_at_once() -> None:
+    poll, sink, worker, _ = await _restarted()
+    poll.emit(update(WEB, Status.IN_PROGRESS), SyncEvent())
+    await settle()
+    assert [status["aggregateStatus"] for _, status in sink.writes] == ["InProgress"]
+    await worker.stop()
+
+
+async def test_the_late_event_of_an_older_write_of_ours_changes_nothing_and_posts_no_second_event() -> None:
+    # N8: kopf delivered the waiting status's event after the Current one had been written; the worker took
+    # it for an outside edit, wrote Current again and posted AllCurrent a second time.
+    poll, sink = ScriptedPoll(), MemorySink()
+    worker = Worker(context(poll, sink), watched())
+    worker.start()
+    await settle()
+    poll.emit(update(WEB, Status.CURRENT), SyncEvent())
+    await settle()
+    waiting, current = (status for _, status in sink.writes)
+    assert [e.reason for e in sink.events] == ["AllCurrent"]
+    worker.observe(watched() | {"status": waiting})  # late
+    worker.observe(watched() | {"status": current})
+    await settle()
+    assert len(sink.writes) == 2
+    assert [e.reason for e in sink.events] == ["AllCurrent"]
     await worker.stop()
