@@ -44,9 +44,16 @@ def stream_verdict(
     failing_since: float | None,
     now: float,
     grace: float,
+    error_since: float | None = None,
 ) -> BaseException | None:
-    """``None`` when reads may be served from the store, else the exception a read must raise."""
+    """``None`` when reads may be served from the store, else the exception a read must raise.
+
+    ``error_since`` (default ``failing_since``) is since when the current error's kind has lasted: the short
+    grace of a 401/403/404 counts from its first one, not from a connection loss that began the streak.
+    """
     failing_for = None if failing_since is None else max(0.0, now - failing_since)
+    since = failing_since if error_since is None else error_since
+    erring_for = None if since is None else max(0.0, now - since)
     if not synced:
         if error is not None and is_permanent(error):
             return error
@@ -54,7 +61,7 @@ def stream_verdict(
     if error is None:
         return None
     if is_permanent(error):
-        if failing_for is not None and failing_for < PERMANENT_GRACE:
+        if erring_for is not None and erring_for < PERMANENT_GRACE:
             return None
         return StreamFailingError(stream, error, failing_for)
     if failing_for is not None and failing_for >= grace:

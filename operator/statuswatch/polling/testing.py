@@ -165,6 +165,10 @@ class FakeSubscription:
     def failing_since(self) -> float | None:
         return self.view.failing_since.get(self.key[:2])
 
+    @property
+    def error_since(self) -> float | None:
+        return self.view.error_since.get(self.key[:2], self.failing_since)
+
     async def open(self) -> FakeSubscription:
         self.opened = True
         self.view.opened.append(self.key)
@@ -246,6 +250,8 @@ class FakeView:
         self.synced: dict[tuple[str, str], bool] = {}
         self.errors: dict[tuple[str, str], Exception] = {}
         self.failing_since: dict[tuple[str, str], float] = {}
+        #: Since when the current error's kind has lasted (default: ``failing_since``).
+        self.error_since: dict[tuple[str, str], float] = {}
         #: Objects the stream could not read: (group, kind, namespace or "", name) -> why.
         self.unreadable: dict[_Key, str] = {}
         self.state_changed = asyncio.Event()

@@ -184,6 +184,7 @@ class ViewClusterReader:
             synced=sub.synced,
             error=sub.error,
             failing_since=sub.failing_since,
+            error_since=sub.error_since,
             now=asyncio.get_running_loop().time(),
             grace=self._grace,
         )

@@ -186,6 +186,9 @@ class Stream:
         self.resource: ResourceType | None = None
         self.error: Exception | None = None
         self.failing_since: float | None = None
+        #: Loop time since when the current error's kind (its class and HTTP status) has lasted: a streak that
+        #: began with a lost connection and goes on with 403 counts the 403 from its first one.
+        self.error_since: float | None = None
         #: Objects whose latest version could not be read, by (namespace or "", name): why.
         self.unreadable: dict[tuple[str, str], str] = {}
         self._skipped_in_snapshot: set[tuple[str, str]] = set()
@@ -420,9 +423,12 @@ class Stream:
 
     def _failed(self, error: Exception) -> None:
         self.stats["failures"] += 1
+        now = asyncio.get_running_loop().time()
+        if self.error is None or _error_kind(self.error) != _error_kind(error):
+            self.error_since = now
         self.error = error
         if self.failing_since is None:
-            self.failing_since = asyncio.get_running_loop().time()
+            self.failing_since = now
         self._notify()
 
     def _count_repeat(self) -> None:
@@ -458,6 +464,7 @@ class Stream:
         self.stats["connects"] += 1
         self.error = None
         self.failing_since = None
+        self.error_since = None
         self._notify()
 
     def _mark_synced(self, mode: StreamMode) -> None:
@@ -725,6 +732,10 @@ async def _decoded(
             yield decoder.decode_event(line).event
     finally:
         await lines.aclose()
+
+
+def _error_kind(error: Exception) -> tuple[type, int | None]:
+    return type(error), getattr(error, "status", None)
 
 
 def _identity(obj: Mapping[str, Any]) -> tuple[str, str] | None:

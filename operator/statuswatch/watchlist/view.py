@@ -452,6 +452,11 @@ class Subscription:
         return self.stream.failing_since
 
     @property
+    def error_since(self) -> float | None:
+        """Loop time since when the current error's kind has lasted (see ``Stream.error_since``)."""
+        return self.stream.error_since
+
+    @property
     def synced(self) -> bool:
         return self.stream.synced
 

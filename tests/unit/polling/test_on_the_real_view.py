@@ -76,6 +76,7 @@ async def test_a_forbidden_blip_after_an_api_server_restart_never_reaches_the_po
     transport.script_watch(
         PATH,
         [event("ADDED", configmap("cfg", "1")), bookmark("1", end=True), FEED],
+        *[ConnectionRefusedError(111, "Connect call failed")] * 3,  # down longer than 5 s, not 10 s
         FORBIDDEN,
         FORBIDDEN,
         [bookmark("2"), FEED],  # RBAC loaded
@@ -101,6 +102,6 @@ async def test_a_forbidden_blip_after_an_api_server_restart_never_reaches_the_po
                 await consume()
         await stream.aclose()
         (watched,) = streams
-        assert watched.stats["failures"] == 3  # the reset and both refusals did happen
+        assert watched.stats["failures"] == 6  # the reset, the restart and both refusals did happen
         assert watched.error is None
     assert [resource.status for resource in seen] == [Status.CURRENT]

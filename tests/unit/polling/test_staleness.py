@@ -111,3 +111,22 @@ def test_a_failing_streams_message_does_not_tick_with_time() -> None:
     assert early is not None
     assert late is not None
     assert describe_error(early) == describe_error(late)  # else every cycle would be news
+
+
+def test_the_short_grace_counts_from_the_first_refusal_not_from_the_connection_loss_before_it() -> None:
+    # N8: the streak began when the API server went down (30 s ago); it refuses us since it came back (1 s).
+    def judged(erring_for: float) -> BaseException | None:
+        return stream_verdict(
+            "configmaps in ns",
+            synced=True,
+            error=FORBIDDEN,
+            failing_since=70.0,
+            error_since=100.0 - erring_for,
+            now=100.0,
+            grace=10.0,
+        )
+
+    assert judged(1.0) is None
+    result = judged(PERMANENT_GRACE)
+    assert isinstance(result, StreamFailingError)
+    assert result.seconds == 30.0  # the whole streak, as before
