@@ -11,6 +11,7 @@ from statuswatch.polling import (
     grace_for,
     stream_verdict,
 )
+from statuswatch.polling.reasons import is_permanent
 from statuswatch.polling.staleness import PERMANENT_GRACE
 from statuswatch.watchlist import ApiError, NoMatchError
 
@@ -130,3 +131,16 @@ def test_the_short_grace_counts_from_the_first_refusal_not_from_the_connection_l
     result = judged(PERMANENT_GRACE)
     assert isinstance(result, StreamFailingError)
     assert result.seconds == 30.0  # the whole streak, as before
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [(401, True), (403, True), (404, True), (400, False), (409, False), (410, False), (429, False),
+     (500, False), (503, False)],
+)  # fmt: skip
+def test_which_api_errors_count_as_permanent(status: int, permanent: bool) -> None:
+    # Pinned by the 2026-12 mutation audit: only authorization and not-found classes are verdicts.
+    error = ApiError(status, "Reason", "message")
+    assert is_permanent(error) is permanent
+    judged = stream_verdict("s", synced=True, error=error, failing_since=0.0, now=PERMANENT_GRACE, grace=10.0)
+    assert (judged is not None) is permanent

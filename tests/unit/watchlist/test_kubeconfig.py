@@ -407,3 +407,28 @@ def test_not_in_a_cluster(tmp_path: Path) -> None:
     (sa / "ca.crt").unlink()
     with pytest.raises(ConfigError, match=r"not in a cluster: cannot read .*ca\.crt"):
         in_cluster(sa, {"KUBERNETES_SERVICE_HOST": "h"})
+
+
+def test_exec_plugin_env_entries_win_over_the_process_environment_and_exec_info_over_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pinned by the 2026-12 mutation audit: merging the environment the other way round went unnoticed.
+    monkeypatch.setenv("PLUGIN_REGION", "us-east-1")
+    monkeypatch.setenv("KUBERNETES_EXEC_INFO", "stale")
+    monkeypatch.setenv("ONLY_IN_PROCESS", "kept")
+    script = plugin(tmp_path, credential({"token": "t"}))
+    user = {
+        "exec": {
+            "apiVersion": V1,
+            "command": str(script),
+            "env": [
+                {"name": "PLUGIN_REGION", "value": "eu-west-1"},
+                {"name": "KUBERNETES_EXEC_INFO", "value": "from the kubeconfig"},
+            ],
+        }
+    }
+    assert Kubeconfig.from_dict(config(user)).select().credentials().token == "t"
+    env = seen(tmp_path)["env"]
+    assert env["PLUGIN_REGION"] == "eu-west-1"
+    assert env["ONLY_IN_PROCESS"] == "kept"
+    assert json.loads(env["KUBERNETES_EXEC_INFO"])["kind"] == "ExecCredential"
