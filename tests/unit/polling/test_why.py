@@ -8,6 +8,7 @@ field the extraction reads fails here. The reader part runs on ``FakeClusterRead
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -527,3 +528,46 @@ async def test_poller_on_the_shared_view_reports_a_new_warning_event_as_news() -
     assert [u.why for u in updates] == [None, Why("FailedCreate", "quota exceeded")]
     assert asyncio.get_running_loop().time() <= 1.5  # an Event wakes no poll: the next full cycle reads it
     assert ("", "Event", "ns") in view.opened
+
+
+# -- pinned by the 2026-12 mutation audit: which child's cause is named, and when one is looked up ----------
+
+
+def _stuck(name: str, reason: str) -> dict[str, Any]:
+    return _pod(name, {"phase": "Pending", "containerStatuses": [_container("app", _waiting(reason))]})
+
+
+def test_the_first_child_not_current_with_a_cause_is_named() -> None:
+    web = deployment("web", uid="d1", ready=0)
+    done = _status(
+        replicaset("web-0", "web"), Status.CURRENT, _status(_stuck("web-0-a", "Old"), Status.IN_PROGRESS)
+    )
+    quiet = _status(replicaset("web-1", "web", ready=0), Status.IN_PROGRESS)  # not ready, no cause known
+    first = _status(
+        replicaset("web-2", "web", ready=0),
+        Status.IN_PROGRESS,
+        _status(_stuck("web-2-a", "ErrImagePull"), Status.IN_PROGRESS),
+    )
+    second = _status(
+        replicaset("web-3", "web", ready=0),
+        Status.FAILED,
+        _status(_stuck("web-3-a", "CrashLoopBackOff"), Status.FAILED),
+    )
+    explained = explain(_status(web, Status.IN_PROGRESS, done, quiet, first, second))
+    assert explained.why == Why("ErrImagePull", "pod web-2-a container app: ErrImagePull")
+    assert explained.generated_resources[3].why is not None
+    assert explained.generated_resources[3].why.reason == "CrashLoopBackOff"
+
+
+def test_a_cause_is_looked_up_only_for_a_read_resource_in_progress_or_failed_without_one() -> None:
+    stuck = _stuck("web-1-a", "ErrImagePull")
+    warning = [_event("FailedX", "a warning", stuck)]
+    for status in (Status.IN_PROGRESS, Status.FAILED):
+        assert explain(_status(stuck, status), warning).why is not None
+    for status in (Status.UNKNOWN, Status.NOT_FOUND, Status.TERMINATING, Status.CURRENT):
+        assert explain(_status(stuck, status), warning).why is None, status
+    known = Why("Given", "already known")
+    given = dataclasses.replace(_status(stuck, Status.IN_PROGRESS), why=known)
+    assert explain(given, warning).why is known
+    unread = ResourceStatus(ident(stuck), Status.IN_PROGRESS, "m", None)
+    assert explain(unread, warning).why is None
