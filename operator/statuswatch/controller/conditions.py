@@ -24,9 +24,13 @@ from datetime import datetime
 from typing import Any
 
 from statuswatch.controller.budget import STATUS_BUDGET, fit_status
+from statuswatch.controller.history import next_history
 from statuswatch.controller.models import (
+    MAX_BLOCKER_MESSAGE,
     MAX_RESOURCE_MESSAGE,
+    Blocker,
     ConditionRecord,
+    Episode,
     ResourceReport,
     StatusRecord,
     StatusWatchSpec,
@@ -84,12 +88,14 @@ class StatusUpdate:
     """The new status, the Events its transitions call for, and when time alone could change it.
 
     ``next_check`` is the timeout deadline while it lies ahead, else None: the caller re-runs
-    :func:`build_status` then even if no resource changed.
+    :func:`build_status` then even if no resource changed. ``ended`` are the episodes this status adds to
+    ``status.history`` (oldest first), for the rollout-duration metric once it is written.
     """
 
     status: dict[str, Any]
     transitions: tuple[Transition, ...]
     next_check: datetime | None
+    ended: tuple[Episode, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,16 @@ def build_status(
         _condition(before, RECONCILING, reconciling, generation, moment),
         _condition(before, STALLED, stalled, generation, moment),
     )
+    history = next_history(
+        before,
+        generation=generation,
+        now=moment,
+        all_current=all_current.status,
+        stalled=stalled.status,
+        stalled_reason=stalled.reason,
+        done_result=desired.value,
+        blocker=_blocker(reports, statuses, desired, problem, stalled),
+    )
     record = StatusRecord(
         observed_generation=generation,
         aggregate_status=overall.value,
@@ -180,6 +196,7 @@ def build_status(
         resources=everyone,
         spec_observed_time=spec_observed,
         conditions=conditions,
+        history=history.history,
     )
     status = fit_status(
         record.to_dict(),
@@ -190,7 +207,31 @@ def build_status(
         budget=budget,
         refusal=refusal,
     )
-    return StatusUpdate(status, _transitions(before, all_current, stalled), next_check)
+    return StatusUpdate(status, _transitions(before, all_current, stalled), next_check, history.ended)
+
+
+def _blocker(
+    reports: Sequence[ResourceReport],
+    statuses: Sequence[Status],
+    desired: Status,
+    problem: _Verdict | None,
+    stalled: _Verdict,
+) -> Blocker | None:
+    """What a Stalled status is stuck on: the refused identifier or the spec, the first Failed member, or
+    the first member not in ``desired`` past its deadline."""
+    if stalled.status != _TRUE:
+        return None
+    if problem is not None:
+        refused = next((report for report in reports if report.refusal is not None), None)
+        member = refused.label() if refused is not None else ""
+        text = refused.refusal or "" if refused is not None else problem.message
+        return Blocker(member, problem.reason, _one_line(text, MAX_BLOCKER_MESSAGE))
+    timed_out = stalled.reason == "Timeout"
+    for report, status in zip(reports, statuses, strict=True):
+        if (status != desired) if timed_out else (status == Status.FAILED):
+            reason = report.reason or ("Timeout" if timed_out else status.value)
+            return Blocker(report.label(), reason, _one_line(report.message, MAX_BLOCKER_MESSAGE))
+    return Blocker("", stalled.reason, _one_line(stalled.message, MAX_BLOCKER_MESSAGE))
 
 
 def _all_current(

@@ -25,13 +25,15 @@ from prometheus_client.registry import Collector
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.transport import RawTransport
 
-__all__ = ["CONTROLLER", "LATENCY_BUCKETS", "CountingTransport", "Metrics"]
+__all__ = ["CONTROLLER", "LATENCY_BUCKETS", "ROLLOUT_BUCKETS", "CountingTransport", "Metrics"]
 
 _T = TypeVar("_T")
 
 CONTROLLER = "statuswatch"
 # From well under a write's round trip to the order of a poll interval.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Rollouts: from a config change that is Current at once to a slow rollout (seconds; up to 2 h).
+ROLLOUT_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
 
 
 class Metrics:
@@ -68,6 +70,14 @@ class Metrics:
             "statuswatch_change_to_status_seconds",
             "From a watched object's change reaching the operator to the StatusWatch status written.",
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rollout_duration = Histogram(
+            "statuswatch_rollout_duration_seconds",
+            "How long each episode in which AllCurrent was not True lasted (status.history), by how it ended "
+            "(Current, NotFound, Stalled, Timeout, Superseded).",
+            ["result"],
+            buckets=ROLLOUT_BUCKETS,
             registry=self.registry,
         )
         self.requests = Counter(

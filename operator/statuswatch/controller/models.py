@@ -30,17 +30,21 @@ __all__ = [
     "DESIRED_STATUSES",
     "GROUP_PATTERN",
     "KIND_PATTERN",
+    "MAX_BLOCKER_MESSAGE",
     "MAX_DURATION",
     "MAX_DURATION_LENGTH",
     "MAX_EXPRESSION_LENGTH",
     "MAX_HEALTH_CHECKS",
+    "MAX_HISTORY",
     "MAX_IDENTIFIERS",
     "MAX_RESOURCE_MESSAGE",
     "MAX_SELECTORS",
     "MIN_POLL_INTERVAL",
     "NAMESPACE_PATTERN",
     "RULE_MODES",
+    "Blocker",
     "ConditionRecord",
+    "Episode",
     "HealthCheckSpec",
     "IdentifierSpec",
     "LabelSelectorSpec",
@@ -596,6 +600,78 @@ class ConditionRecord:
         )
 
 
+#: How many episodes ``status.history`` keeps (newest first).
+MAX_HISTORY = 10
+#: The longest ``blocker.message`` of a history entry.
+MAX_BLOCKER_MESSAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """What stalled an episode: the member (``deployment/web``; empty when the spec itself is at fault) and
+    its reason and message."""
+
+    member: str
+    reason: str
+    message: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        blocker = {"member": self.member, "reason": self.reason}
+        if self.message:
+            blocker["message"] = self.message
+        return blocker
+
+    @classmethod
+    def from_dict(cls, raw: object) -> Blocker | None:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("reason"), str):
+            return None
+        return cls(_text(raw.get("member")), str(raw["reason"]), _text(raw.get("message")))
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One ``status.history`` entry: a stretch in which AllCurrent was not True, from its start to its end.
+
+    ``result`` is how it ended: ``Current``/``NotFound`` (AllCurrent became True), ``Stalled`` (a member
+    Failed, or the spec or an identifier is refused), ``Timeout`` (past ``spec.timeout`` or a member's own),
+    ``Superseded`` (the spec changed first); ``blocker`` names what stalled it.
+    """
+
+    observed_generation: int
+    started: datetime
+    finished: datetime
+    result: str
+    blocker: Blocker | None = None
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.finished - self.started).total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "observedGeneration": self.observed_generation,
+            "started": format_time(self.started),
+            "finished": format_time(self.finished),
+            "duration": format_duration(timedelta(seconds=self.seconds)),
+            "result": self.result,
+        }
+        if self.blocker is not None:
+            entry["blocker"] = self.blocker.to_dict()
+        return entry
+
+    @classmethod
+    def from_dict(cls, raw: object) -> Episode | None:
+        """The entry, or None when a field it cannot do without is missing or malformed; never raises."""
+        if not isinstance(raw, Mapping):
+            return None
+        generation = _generation(raw.get("observedGeneration"))
+        started, finished = parse_time(raw.get("started")), parse_time(raw.get("finished"))
+        result = raw.get("result")
+        if generation is None or started is None or finished is None or not isinstance(result, str):
+            return None
+        return cls(generation, started, finished, result, Blocker.from_dict(raw.get("blocker")))
+
+
 @dataclass(frozen=True, slots=True)
 class StatusRecord:
     """A StatusWatch's whole ``status``; every field may be absent when read back from the cluster.
@@ -608,6 +684,7 @@ class StatusRecord:
     resources: tuple[ResourceReport, ...] = ()
     spec_observed_time: datetime | None = None
     conditions: tuple[ConditionRecord, ...] = ()
+    history: tuple[Episode, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The status subresource's JSON, camelCase, absent fields left out, keys in a fixed order."""
@@ -622,6 +699,8 @@ class StatusRecord:
         if self.spec_observed_time is not None:
             status["specObservedTime"] = format_time(self.spec_observed_time)
         status["conditions"] = [condition.to_dict() for condition in self.conditions]
+        if self.history:
+            status["history"] = [episode.to_dict() for episode in self.history]
         return status
 
     @classmethod
@@ -650,11 +729,19 @@ class StatusRecord:
             progress=progress if isinstance(progress, str) else None,
             spec_observed_time=parse_time(raw.get("specObservedTime")),
             conditions=tuple(read_conditions),
+            history=_history(raw.get("history")),
         )
 
     def condition(self, type_: str) -> ConditionRecord | None:
         """The condition of that type, if there is one."""
         return next((condition for condition in self.conditions if condition.type == type_), None)
+
+
+def _history(raw: object) -> tuple[Episode, ...]:
+    if not isinstance(raw, list):
+        return ()
+    episodes = (Episode.from_dict(item) for item in raw)
+    return tuple(episode for episode in episodes if episode is not None)[:MAX_HISTORY]
 
 
 def _text(raw: object) -> str:

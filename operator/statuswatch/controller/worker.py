@@ -530,6 +530,8 @@ class Worker:
                 return loop.time() + retry_in
             if started is not None:
                 self._ctx.metrics.change_latency.observe(max(0.0, loop.time() - started))
+            for episode in update.ended:  # counted once: only the write that records them in the history
+                self._ctx.metrics.rollout_duration.labels(result=episode.result).observe(episode.seconds)
             for transition in update.transitions:
                 await self._post(transition.type, transition.reason, transition.message)
         if update.next_check is None:
