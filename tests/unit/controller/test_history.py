@@ -18,7 +18,8 @@ from statuswatch.kstatus import Status
 from statuswatch.polling import SyncEvent
 
 from .cases import at, current, failed, report, rolling, spec, stamp
-from .test_worker import CFG, WEB, body, context, settle, update
+from .conftest import WEB, update, worker_context
+from .test_worker import CFG, body, settle
 
 ONE = spec(count=1)
 ONE_TIMEOUT = spec(timeout="5m", count=1)
@@ -272,7 +273,7 @@ def _histogram(worker_context: WorkerContext, result: str) -> tuple[float, float
 @pytest.mark.looptime
 async def test_the_worker_records_a_rollout_once_with_its_duration() -> None:
     poll, sink = ScriptedPoll(), MemorySink()
-    ctx = context(poll, sink)
+    ctx = worker_context(poll, sink)
     worker = Worker(ctx, body())
     worker.start()
     await settle()
