@@ -153,11 +153,14 @@ def _deleting(obj: Mapping[str, Any]) -> bool:
 def _library(obj: Mapping[str, Any], check: HealthCheck, rule: str) -> Decision:
     if _deleting(obj):
         return Decision(Status.TERMINATING, "", "Resource scheduled for deletion", "kstatus")
+    # A missing spec or metadata is judged as an empty one, so that ``has(spec.x)`` says false instead of
+    # failing on an object that has no spec at all.
+    filled = {**obj, **{key: {} for key in ("metadata", "spec") if key not in obj}}
     if not has_no_status(obj):
-        return _from_verdict(check.judge(obj), rule)
+        return _from_verdict(check.judge(filled), rule)
     # No status is judged as an empty one: an entry that guards its fields finds nothing true (InProgress,
     # "no status yet"), and one written for a kind that has no status by design (current: "true") says so.
-    verdict = check.judge({**obj, "status": {}})
+    verdict = check.judge({**filled, "status": {}})
     if verdict.fired == "none":
         message = "no status yet: its controller has not reported on it"
         verdict = Verdict(Status.IN_PROGRESS, "NoStatus", message, "none")
