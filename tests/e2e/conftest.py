@@ -30,6 +30,7 @@ import yaml
 
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.images import BUSYBOX_IMAGE
+from statuswatch.cluster.operator_testing import operator_rules
 from statuswatch.cluster.realnode import pod_placement
 from statuswatch.cluster.testing import (
     REAL_CONTAINERS,
@@ -44,6 +45,7 @@ from statuswatch.cluster.testing import (
 )
 
 BACKEND_VARIABLE = "STATUSWATCH_TEST_CLUSTER"
+OPERATOR_ROLE = Path(__file__).resolve().parents[2] / "config" / "rbac" / "role.yaml"
 
 
 def _backend() -> str:
@@ -200,3 +202,9 @@ def service_account_kubeconfig(
     yield make
     if cluster_objects:
         cluster.kubectl("delete", "--ignore-not-found", *cluster_objects)
+
+
+@pytest.fixture
+def operator_kubeconfig(service_account_kubeconfig: ServiceAccountKubeconfig) -> Path:
+    """A kubeconfig for ServiceAccount ``statuswatch`` holding exactly the operator's shipped ClusterRole."""
+    return service_account_kubeconfig(operator_rules(OPERATOR_ROLE), name="statuswatch", cluster_wide=True)

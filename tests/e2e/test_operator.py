@@ -8,7 +8,6 @@ Helm 4 read it).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 from statuswatch.cluster.operator_testing import KubectlNamespace as Cluster
-from statuswatch.cluster.operator_testing import OperatorProcess
+from statuswatch.cluster.operator_testing import OperatorProcess, running_operator
 from statuswatch.cluster.operator_testing import operator_rules as rules_of
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.kstatus import Status, compute
@@ -45,34 +44,15 @@ def crd(cluster: E2ECluster) -> None:
 
 
 @pytest.fixture
-def operator_kubeconfig(service_account_kubeconfig: ServiceAccountKubeconfig) -> Path:
-    """A kubeconfig for a ServiceAccount holding exactly the operator's shipped ClusterRole rules."""
-    return service_account_kubeconfig(operator_rules(), name="statuswatch", cluster_wide=True)
-
-
-@pytest.fixture
 def kube(cluster: E2ECluster, namespace: str) -> Cluster:
     return Cluster(cluster, namespace)
-
-
-@contextlib.contextmanager
-def _operator(
-    kubeconfig: Path, namespace: str, tmp_path: Path, *args: str, all_namespaces: bool = False
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(kubeconfig, namespace, tmp_path, *args, all_namespaces=all_namespaces)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-    print(f"--- operator log ({process.log_file}) ---\n{process.log()}")  # shown when the test fails
 
 
 @pytest.fixture
 def operator(
     request: pytest.FixtureRequest, crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    with _operator(operator_kubeconfig, namespace, tmp_path) as process:
+    with running_operator(operator_kubeconfig, namespace, tmp_path) as process:
         yield process
 
 
@@ -455,10 +435,10 @@ def test_other_namespaces_and_cluster_scoped_kinds_are_refused(
 
 
 @pytest.fixture
-def permissive_operator(
+def permissiverunning_operator(
     request: pytest.FixtureRequest, crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    with _operator(operator_kubeconfig, namespace, tmp_path, "--allow-cluster-scoped") as process:
+    with running_operator(operator_kubeconfig, namespace, tmp_path, "--allow-cluster-scoped") as process:
         yield process
 
 
@@ -493,7 +473,7 @@ def test_forbidden_kind_is_unknown_and_others_are_served(
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
     ]
     kubeconfig = service_account_kubeconfig(narrowed, name="narrow", cluster_wide=True)
-    with _operator(kubeconfig, namespace, tmp_path) as process:
+    with running_operator(kubeconfig, namespace, tmp_path) as process:
         kube.apply(configmap("visible"))
         kube.apply(
             statuswatch(
@@ -532,7 +512,7 @@ def test_all_namespaces_serves_a_kind_from_one_cluster_wide_stream(
     for other in others:
         cluster.kubectl("create", "namespace", other)
     try:
-        with _operator(
+        with running_operator(
             operator_kubeconfig, namespace, tmp_path, "--cluster-wide-threshold", "2", all_namespaces=True
         ) as process:
             for ns in [namespace, *others]:

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ import pytest
 
 from statuswatch.cluster.operator_testing import (
     KubectlNamespace,
-    OperatorProcess,
-    operator_rules,
+    running_operator,
 )
 from statuswatch.cluster.operator_testing import deployment_manifest as deployment
 from statuswatch.cluster.operator_testing import statuswatch_manifest as statuswatch
@@ -83,24 +81,14 @@ class Script:
 
 
 @pytest.fixture
-def served(
-    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Callable[..., Path], tmp_path: Path
-) -> Any:
+def served(cluster: E2ECluster, namespace: str, operator_kubeconfig: Path, tmp_path: Path) -> Any:
     """The operator serving the test's namespace; yields a KubectlNamespace there."""
     cluster.kubectl("apply", "-f", str(CRD_FILE))
     cluster.kubectl(
         "wait", "--for=condition=Established", "crd/statuswatches.statuswatch.io", "--timeout=60s"
     )
-    kubeconfig = service_account_kubeconfig(
-        operator_rules(ROOT / "config" / "rbac" / "role.yaml"), name="statuswatch", cluster_wide=True
-    )
-    operator = OperatorProcess(kubeconfig, namespace, tmp_path)
-    operator.start()
-    try:
+    with running_operator(operator_kubeconfig, namespace, tmp_path):
         yield KubectlNamespace(cluster, namespace)
-    finally:
-        operator.stop()
-        print(f"--- operator log ---\n{operator.log()}")
 
 
 def test_the_official_client_waits_for_all_current(cluster: E2ECluster, namespace: str, served: Any) -> None:

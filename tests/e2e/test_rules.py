@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from statuswatch.cluster.operator_testing import KubectlNamespace as Cluster
-from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
+from statuswatch.cluster.operator_testing import OperatorProcess, running_operator
 from statuswatch.cluster.testing import E2ECluster
 from statuswatch.kstatus import ComputeError, Status, compute
 
@@ -31,7 +31,6 @@ ServiceAccountKubeconfig = Callable[..., Path]
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
-OPERATOR_ROLE = ROOT / "config" / "rbac" / "role.yaml"
 
 # (group, version, kind, plural)
 KINDS = [
@@ -157,16 +156,10 @@ def crds(cluster: E2ECluster) -> None:
 
 @pytest.fixture
 def operator(
-    crds: None, service_account_kubeconfig: ServiceAccountKubeconfig, namespace: str, tmp_path: Path
+    crds: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    kubeconfig = service_account_kubeconfig(
-        operator_rules(OPERATOR_ROLE), name="statuswatch", cluster_wide=True
-    )
-    process = OperatorProcess(kubeconfig, namespace, tmp_path)
-    process.start()
-    yield process
-    process.stop()
-    print(f"--- operator log ({process.log_file}) ---\n{process.log()}")  # shown when the test fails
+    with running_operator(operator_kubeconfig, namespace, tmp_path) as process:
+        yield process
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from statuswatch.cluster.operator_testing import KubectlNamespace as Cluster
-from statuswatch.cluster.operator_testing import OperatorProcess, operator_rules
+from statuswatch.cluster.operator_testing import OperatorProcess, running_operator
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.budget import STATUS_BUDGET, SUMMARIZED, encoded_size
 from statuswatch.controller.statusapi import ApiStatusSink, ObjectRef, WatchGone
@@ -28,7 +28,6 @@ pytestmark = pytest.mark.timeout(300)
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "statuswatches.statuswatch.io.yaml"
-OPERATOR_ROLE = ROOT / "config" / "rbac" / "role.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -45,24 +44,11 @@ def kube(cluster: E2ECluster, namespace: str) -> Cluster:
 
 
 @pytest.fixture
-def operator_kubeconfig(service_account_kubeconfig: Any) -> Path:
-    path: Path = service_account_kubeconfig(
-        operator_rules(OPERATOR_ROLE), name="statuswatch", cluster_wide=True
-    )
-    return path
-
-
-@pytest.fixture
 def operator(
     crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(operator_kubeconfig, namespace, tmp_path)
-    process.start()
-    try:
+    with running_operator(operator_kubeconfig, namespace, tmp_path) as process:
         yield process
-    finally:
-        process.stop()
-        print(f"--- operator log ({process.log_file}) ---\n{process.log()}")
 
 
 def statuswatch(name: str, identifiers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:

@@ -9,13 +9,14 @@ is read from the API server with kubectl, as users and GitOps tools read it. Lik
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "metric_sum",
     "operator_metrics",
     "operator_rules",
+    "running_operator",
     "statuswatch_manifest",
 ]
 
@@ -145,6 +147,21 @@ class OperatorProcess:
     def metric_sum(self, name: str, **labels: str) -> float:
         """The sum of ``name``'s samples whose labels include ``labels``."""
         return metric_sum(self.metrics(), name, **labels)
+
+
+@contextlib.contextmanager
+def running_operator(
+    kubeconfig: Path, namespace: str, log_dir: Path, *args: str, all_namespaces: bool = False
+) -> Iterator[OperatorProcess]:
+    """An :class:`OperatorProcess` running for the block, stopped after it; then its log is printed
+    (pytest shows it when the test failed)."""
+    process = OperatorProcess(kubeconfig, namespace, log_dir, *args, all_namespaces=all_namespaces)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        print(f"--- operator log ({process.log_file}) ---\n{process.log()}")
 
 
 def operator_metrics(port: int) -> dict[str, float]:
