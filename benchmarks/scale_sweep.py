@@ -71,12 +71,15 @@ LATENCY_SAMPLES = 100
 BEGIN, END = "<!-- scale:sweep:begin -->", "<!-- scale:sweep:end -->"
 
 
-def layout(objects: int, statuswatches: int) -> tuple[int, Size]:
-    """The namespaces that hold ``objects``, and the size of the StatusWatches' share of them."""
-    spread = max(10, statuswatches // 100)
-    if objects % PER_NAMESPACE or spread * PER_NAMESPACE > objects:
+def layout(
+    objects: int, statuswatches: int, per_namespace: int = PER_NAMESPACE, min_spread: int = 10
+) -> tuple[int, Size]:
+    """The namespaces that hold ``objects``, and the size of the StatusWatches' share of them: spread over
+    ``max(min_spread, M x 10 / per_namespace)`` namespaces."""
+    spread = max(min_spread, statuswatches * 10 // per_namespace)
+    if objects % per_namespace or spread * per_namespace > objects or statuswatches % spread:
         raise ValueError(f"{statuswatches} StatusWatches do not fit in {objects} objects")
-    return objects // PER_NAMESPACE, Size(statuswatches * 10, statuswatches, spread, STEADY_S, 0, 0, 0)
+    return objects // per_namespace, Size(statuswatches * 10, statuswatches, spread, STEADY_S, 0, 0, 0)
 
 
 class Sweep:
@@ -85,7 +88,7 @@ class Sweep:
         self.api = api
         self.configs = configs
         self.go = go
-        self.namespaces = [f"bench-scale-{i}" for i in range(100)]
+        self.namespaces = [f"bench-scale-{i}" for i in range(max(args.objects) // args.per_namespace)]
         self.filled = 0  # namespaces whose objects exist
 
     async def fill(self, namespaces: int) -> None:
@@ -93,7 +96,7 @@ class Sweep:
             return
         wanted = self.namespaces[self.filled : namespaces]
         objects = plan(
-            Size(len(wanted) * PER_NAMESPACE, len(wanted), len(wanted), 0, 0, 0, 0), wanted
+            Size(len(wanted) * self.args.per_namespace, len(wanted), len(wanted), 0, 0, 0, 0), wanted
         ).objects
         _say(f"creating {len(objects)} objects in {len(wanted)} more namespaces…")
         t0 = time.monotonic()
@@ -105,7 +108,7 @@ class Sweep:
         _say(f"created and rolled out in {time.monotonic() - t0:.0f} s")
 
     async def point(self, objects: int, statuswatches: int, *, traced: bool = False) -> dict[str, Any]:
-        namespaces, size = layout(objects, statuswatches)
+        namespaces, size = layout(objects, statuswatches, self.args.per_namespace, self.args.min_spread)
         await self.fill(namespaces)
         scenario = plan(size, self.namespaces[: size.namespaces])
         name = f"{'traced-' if traced else ''}{objects}-{statuswatches}"
@@ -118,6 +121,7 @@ class Sweep:
         if traced:
             operator.module = "benchmarks.peers.traced_operator"
             operator.env = {"STATUSWATCH_TRACE_OUT": str(trace_file)}
+            operator.ready_timeout = 600.0
         observer = Observer(self.api)
         await observer.start()
         await asyncio.to_thread(operator.start)
@@ -231,7 +235,7 @@ def _read_trace(path: Path, *, remove: bool = False) -> dict[str, Any] | None:
 
 
 async def sweep(args: argparse.Namespace) -> dict[str, Any]:
-    namespaces = [f"bench-scale-{i}" for i in range(100)]
+    namespaces = [f"bench-scale-{i}" for i in range(max(args.objects) // args.per_namespace)]
     cluster, _audit = await asyncio.to_thread(start_cluster, args.dir)
     configs = await asyncio.to_thread(peer_kubeconfigs, cluster, args.dir, namespaces)
     go: Path | None = None
@@ -249,7 +253,7 @@ async def sweep(args: argparse.Namespace) -> dict[str, Any]:
         done: dict[tuple[int, int], dict[str, Any]] = {}
         plan_points = [(n, args.fixed) for n in sorted(args.objects)]
         plan_points += [(max(args.objects), m) for m in sorted(args.statuswatches)]
-        for objects, statuswatches in plan_points:
+        for objects, statuswatches in [] if args.trace_only else plan_points:
             if (objects, statuswatches) in done:
                 continue
             done[(objects, statuswatches)] = await runner.point(objects, statuswatches)
@@ -406,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=_ints, default=[10_000, 30_000, 100_000])
     parser.add_argument("--fixed", type=int, default=1_000, help="StatusWatches of the object sweep")
     parser.add_argument("--trace", type=int, default=0, metavar="M", help="memory split at M StatusWatches")
+    parser.add_argument("--trace-only", action="store_true", help="only the --trace point")
+    parser.add_argument("--per-namespace", type=int, default=PER_NAMESPACE, help="objects per namespace")
+    parser.add_argument("--min-spread", type=int, default=10, help="fewest namespaces StatusWatches use")
     parser.add_argument("--render", type=Path, metavar="SWEEP_JSON", help="only redo table, plots, docs")
     parser.add_argument("--docs", action="store_true")
     args = parser.parse_args(argv)
