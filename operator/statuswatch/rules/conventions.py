@@ -6,7 +6,8 @@ kstatus reads three things of a custom resource (``observedGeneration``, ``Recon
 each shape here is one small named function of the object, driven by the tables below:
 
 * ``no-status``: no status (or an empty one) means the controller has not reported yet: InProgress. Kinds
-  that never get a status (monitoring and routing configuration) are listed in :data:`CONFIG_ONLY_KINDS`
+  that never get a status (monitoring and routing configuration) are listed in :data:`CONFIG_ONLY_KINDS`,
+  or named like configuration (:data:`CONFIG_ONLY_SUFFIXES`: ``*Class``, ``*Template``, ``*Config`` ...),
   and are Current (``config-only``).
 * ``conditions``: summary conditions of positive polarity (``Ready``, ``Synced``, ``Available``,
   ``Healthy``, ``Accepted``, ``Programmed`` ..., also by suffix such as ``ControlPlaneReady``) that are
@@ -40,6 +41,7 @@ from statuswatch.kstatus import Status
 
 __all__ = [
     "CONFIG_ONLY_KINDS",
+    "CONFIG_ONLY_SUFFIXES",
     "CONVENTIONS",
     "CURRENT_WORDS",
     "FAILED_WORDS",
@@ -528,9 +530,18 @@ def _kind_key(obj: Mapping[str, Any]) -> tuple[str, str]:
     return group, kind if isinstance(kind, str) else ""
 
 
+#: Kind names that say "configuration read by others" (``GatewayClass``-like classes, templates,
+#: parameters, profiles): without a status they are Current, as their controllers write none.
+CONFIG_ONLY_SUFFIXES = ("Class", "Template", "Config", "Parameters", "Profile", "Settings")
+
+
 def is_config_only(obj: Mapping[str, Any]) -> bool:
     group, kind = _kind_key(obj)
-    return (group, kind) in CONFIG_ONLY_KINDS or ("*", kind) in CONFIG_ONLY_KINDS
+    return (
+        (group, kind) in CONFIG_ONLY_KINDS
+        or ("*", kind) in CONFIG_ONLY_KINDS
+        or (kind.endswith(CONFIG_ONLY_SUFFIXES) and kind not in CONFIG_ONLY_SUFFIXES)
+    )
 
 
 # -- conventions -----------------------------------------------------------------------------------------

@@ -48,6 +48,18 @@ CASES: list[tuple[str, dict[str, Any], Status, str]] = [
         Status.CURRENT,
         "convention:config-only",
     ),
+    (
+        "a kind named like configuration, without status",
+        cr(api_version="gateway.envoyproxy.io/v1alpha1", kind="EnvoyProxyTemplate"),
+        Status.CURRENT,
+        "convention:config-only",
+    ),
+    (
+        "a kind named like configuration that has a status is read as any other",
+        cr({"conditions": [cond("Accepted", "False", "InvalidParameters")]}, kind="WidgetClass"),
+        Status.FAILED,
+        "convention:conditions",
+    ),
     ("Ready=True", cr({"conditions": [cond("Ready", "True")]}), Status.CURRENT, "kstatus"),
     (
         "Ready=False with a progress reason",
