@@ -37,7 +37,7 @@ from statuswatch.kstatus.fields import group_and_kind
 from statuswatch.watchlist import ApiClient, ClusterConfig
 from statuswatch.watchlist.decoding import TypedDecoder
 from statuswatch.watchlist.store import compact
-from statuswatch.watchlist.transport import METADATA_LIST_ACCEPT
+from statuswatch.watchlist.transport import METADATA_LIST_ACCEPT, Request, get_json, request_json
 
 #: (collection path under the namespace or cluster, apiVersion, kind) of what is read from the server.
 NAMESPACED = [
@@ -88,13 +88,13 @@ async def _read_server(config: ClusterConfig, replicas: int) -> tuple[list[dict[
     ns = f"bench-ingest-{uuid.uuid4().hex[:6]}"
     sizes: dict[str, Any] = {}
     async with ApiClient(config) as api:
-        await api.request_json("POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
+        await request_json(api, "POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
         try:
             for path, body in scenario(ns, replicas):
-                await api.request_json("POST", path, body=body)
+                await request_json(api, "POST", path, body=body)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:  # until KWOK has made every pod Running
-                pods = (await api.get_json(f"/api/v1/namespaces/{ns}/pods"))["items"]
+                pods = (await get_json(api, f"/api/v1/namespaces/{ns}/pods"))["items"]
                 running = [
                     p for p in pods if (p.get("status") or {}).get("phase") in ("Running", "Succeeded")
                 ]
@@ -103,15 +103,15 @@ async def _read_server(config: ClusterConfig, replicas: int) -> tuple[list[dict[
                 await asyncio.sleep(1)
             objects: list[dict[str, Any]] = []
             for path, api_version, kind in [*NAMESPACED, *CLUSTER]:
-                items = (await api.get_json(path.format(ns=ns)))["items"]
+                items = (await get_json(api, path.format(ns=ns)))["items"]
                 objects += [{"apiVersion": api_version, "kind": kind, **item} for item in items]
             for kind in ("configmaps", "secrets"):
                 path = f"/api/v1/namespaces/{ns}/{kind}"
-                full = await api.get_bytes(path)
-                partial = await api.get_bytes(path, accept=METADATA_LIST_ACCEPT)
+                full = await api.send(Request(path))
+                partial = await api.send(Request(path, accept=METADATA_LIST_ACCEPT))
                 sizes[kind] = {"full_bytes": len(full), "metadata_only_bytes": len(partial)}
         finally:
-            await api.request_json("DELETE", f"/api/v1/namespaces/{ns}")
+            await request_json(api, "DELETE", f"/api/v1/namespaces/{ns}")
     return objects, sizes
 
 

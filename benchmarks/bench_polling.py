@@ -16,7 +16,7 @@ import asyncio
 import collections
 import itertools
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from statuswatch.polling.clusterreader import ClusterReader
 from statuswatch.polling.directreader import DirectClusterReader
 from statuswatch.polling.viewreader import ViewClusterReader
 from statuswatch.watchlist import ApiClient, ClusterConfig, RestMapper
+from statuswatch.watchlist.transport import Lines, Request
 
 NAMESPACE = "bench-polling"
 
@@ -47,24 +48,14 @@ class CountingClient(ApiClient):
         super().__init__(config)
         self.counts: collections.Counter[str] = collections.Counter()
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        verb = _classify(path) if method == "GET" else method
+    async def send(self, request: Request) -> bytes:
+        verb = _classify(request.path) if request.method == "GET" else request.method
         self.counts[verb] += 1
-        return await super().request_json(method, path, params, body, content_type=content_type)
+        return await super().send(request)
 
-    def stream_lines(
-        self, path: str, params: Mapping[str, str | int] | None = None, **options: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
+    async def stream(self, request: Request) -> Lines:
         self.counts["WATCH"] += 1
-        return super().stream_lines(path, params, **options)
+        return await super().stream(request)
 
     @property
     def total(self) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 
 from benchmarks.clusters import benchmark_cluster
 from statuswatch.watchlist import ApiClient, ClusterConfig, SharedView, StreamSettings
+from statuswatch.watchlist.transport import Request, get_json, request_json
 
 PAGE_SIZE = 500
 
@@ -51,12 +52,12 @@ def payload(i: int) -> dict[str, Any]:
 
 async def create_objects(api: ApiClient, namespace: str, count: int, concurrency: int = 64) -> float:
     started = time.perf_counter()
-    await api.request_json("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
+    await request_json(api, "POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with gate:
-            await api.request_json("POST", f"/api/v1/namespaces/{namespace}/configmaps", body=payload(i))
+            await request_json(api, "POST", f"/api/v1/namespaces/{namespace}/configmaps", body=payload(i))
 
     await asyncio.gather(*(one(i) for i in range(count)))
     return time.perf_counter() - started
@@ -99,7 +100,7 @@ async def measure_all(args: argparse.Namespace, config: ClusterConfig) -> dict[s
         try:
             print(f"creating {args.objects} ConfigMaps in {namespace} ...", file=sys.stderr)
             results["create_seconds"] = await create_objects(api, namespace, args.objects)
-            sample = await api.get_json(f"/api/v1/namespaces/{namespace}/configmaps/bench-00000")
+            sample = await get_json(api, f"/api/v1/namespaces/{namespace}/configmaps/bench-00000")
             results["json_bytes_per_object"] = len(json.dumps(sample, separators=(",", ":")))
             results["managed_fields_bytes"] = len(json.dumps(sample["metadata"].get("managedFields")))
 
@@ -136,8 +137,9 @@ async def measure_all(args: argparse.Namespace, config: ClusterConfig) -> dict[s
                     "resourceVersion": "",
                 }
                 async with ApiClient(config) as client:
-                    lines = client.stream_lines(f"/api/v1/namespaces/{namespace}/configmaps", params)
-                    async for event in lines:
+                    lines = await client.stream(Request(f"/api/v1/namespaces/{namespace}/configmaps", params))
+                    async for line in lines:
+                        event = json.loads(line)
                         obj = event["object"]
                         if event["type"] == "BOOKMARK":
                             if obj["metadata"].get("annotations", {}).get("k8s.io/initial-events-end"):
@@ -152,7 +154,7 @@ async def measure_all(args: argparse.Namespace, config: ClusterConfig) -> dict[s
             results["bytes_per_object_full"] = used_bytes / len(store)
             del store
         finally:
-            await api.request_json("DELETE", f"/api/v1/namespaces/{namespace}")
+            await request_json(api, "DELETE", f"/api/v1/namespaces/{namespace}")
     return results
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from statuswatch.cluster.testing import E2ECluster
-from statuswatch.watchlist import ApiClient, ApiError, ClusterConfig
+from statuswatch.watchlist import ApiClient, ApiError, ClusterConfig, Request, get_json
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -111,17 +111,15 @@ async def test_api_client_reads_and_watches_through_an_exec_plugin(
     assert config.namespace == namespace
     assert config.credentials().expiration is not None
     async with ApiClient(config) as client:
-        cm = await client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/settings")
+        cm = await get_json(client, f"/api/v1/namespaces/{namespace}/configmaps/settings")
         assert cm["data"] == {"a": "b"}
-        watched = [
-            event
-            async for event in client.stream_lines(
-                f"/api/v1/namespaces/{namespace}/configmaps", {"watch": 1, "timeoutSeconds": 1}
-            )
-        ]
+        lines = await client.stream(
+            Request(f"/api/v1/namespaces/{namespace}/configmaps", {"watch": 1, "timeoutSeconds": 1})
+        )
+        watched = [json.loads(line) async for line in lines]
         assert "settings" in {e["object"]["metadata"]["name"] for e in watched if e["type"] == "ADDED"}
         with pytest.raises(ApiError) as info:  # the plugin's identity, not the admin's
-            await client.get_json(f"/api/v1/namespaces/{namespace}/secrets")
+            await get_json(client, f"/api/v1/namespaces/{namespace}/secrets")
         assert info.value.status == 403
         assert "plugin-user" in info.value.message
     assert count.read_text() == "1"
@@ -133,7 +131,7 @@ async def test_a_refused_token_runs_the_plugin_again_and_the_request_succeeds(
     cluster.kubectl("create", "configmap", "settings", "-n", namespace)
     kubeconfig, count = plugin_kubeconfig(bad_first=True)
     async with ApiClient(ClusterConfig.from_kubeconfig(kubeconfig)) as client:
-        cm = await client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/settings")
+        cm = await get_json(client, f"/api/v1/namespaces/{namespace}/configmaps/settings")
     assert cm["metadata"]["name"] == "settings"
     assert count.read_text() == "2"
 
@@ -213,13 +211,13 @@ async def test_merged_kubeconfigs_with_relative_files_and_a_rotating_token_file(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     async with ApiClient(ClusterConfig.load()) as client:
-        await client.get_json(path)
+        await get_json(client, path)
         with pytest.raises(ApiError) as info:  # the file's token, not the admin's
-            await client.get_json(f"/api/v1/namespaces/{namespace}/secrets")
+            await get_json(client, f"/api/v1/namespaces/{namespace}/secrets")
         assert (info.value.status, "file-user" in info.value.message) == (403, True)
         (users / "token").write_text("not-a-token-this-server-knows")
         with pytest.raises(ApiError) as info:
-            await client.get_json(path)
+            await get_json(client, path)
         assert info.value.status == 401
         (users / "token").write_text(token)
-        await client.get_json(path)
+        await get_json(client, path)

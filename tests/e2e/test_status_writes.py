@@ -22,7 +22,7 @@ from statuswatch.cluster.operator_testing import OperatorProcess, running_operat
 from statuswatch.cluster.testing import E2ECluster, wait_for
 from statuswatch.controller.budget import STATUS_BUDGET, SUMMARIZED, encoded_size
 from statuswatch.controller.statusapi import ApiStatusSink, ObjectRef, WatchGone
-from statuswatch.watchlist.connection import ApiClient, ClusterConfig
+from statuswatch.watchlist import ApiClient, ClusterConfig
 
 pytestmark = pytest.mark.timeout(300)
 

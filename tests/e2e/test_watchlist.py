@@ -18,7 +18,7 @@ import dataclasses
 import json
 import urllib.parse
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -39,7 +39,14 @@ from statuswatch.watchlist import (
     StreamSettings,
     Subscription,
 )
-from statuswatch.watchlist.transport import METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT
+from statuswatch.watchlist.transport import (
+    METADATA_LIST_ACCEPT,
+    METADATA_WATCH_ACCEPT,
+    Lines,
+    Request,
+    get_json,
+    request_json,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -121,11 +128,12 @@ async def relayed(cluster: E2ECluster) -> AsyncIterator[tuple[Relay, ClusterConf
 
 async def create_cm(api: ApiClient, ns: str, name: str, **data: str) -> dict[str, Any]:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
-    return await api.request_json("POST", f"/api/v1/namespaces/{ns}/configmaps", body=body)
+    return await request_json(api, "POST", f"/api/v1/namespaces/{ns}/configmaps", body=body)
 
 
 async def patch_cm(api: ApiClient, ns: str, name: str, **data: str) -> dict[str, Any]:
-    return await api.request_json(
+    return await request_json(
+        api,
         "PATCH",
         f"/api/v1/namespaces/{ns}/configmaps/{name}",
         body={"data": data},
@@ -134,12 +142,12 @@ async def patch_cm(api: ApiClient, ns: str, name: str, **data: str) -> dict[str,
 
 
 async def delete_cm(api: ApiClient, ns: str, name: str) -> None:
-    await api.request_json("DELETE", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+    await request_json(api, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/{name}")
 
 
 async def server_state(api: ApiClient, ns: str) -> dict[str, tuple[str, str]]:
     """name -> (uid, resourceVersion) of every ConfigMap in ``ns``, as the API server has them."""
-    items = (await api.get_json(f"/api/v1/namespaces/{ns}/configmaps"))["items"]
+    items = (await get_json(api, f"/api/v1/namespaces/{ns}/configmaps"))["items"]
     return {o["metadata"]["name"]: (o["metadata"]["uid"], o["metadata"]["resourceVersion"]) for o in items}
 
 
@@ -675,7 +683,7 @@ async def test_aggregated_api_that_is_down_affects_only_its_stream(
     try:
         async with ApiClient(config_of(cluster)) as api:
             with pytest.raises(ApiError) as info:
-                await api.get_json(f"/apis/{group}/v1")
+                await get_json(api, f"/apis/{group}/v1")
             assert info.value.status == 503
             async with (
                 SharedView(api, RestMapper(api, refresh_interval=1.0), settings=fast()) as view,
@@ -740,33 +748,19 @@ class Recording(ApiClient):
         self.received: list[bytes] = []
         self.accepts: list[str | None] = []
 
-    async def get_bytes(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
-    ) -> bytes:
-        self.accepts.append(accept)
-        body = await super().get_bytes(path, params, accept=accept)
-        self.received.append(body)
+    async def send(self, request: Request) -> bytes:
+        body = await super().send(request)
+        # What the view read of the watched kind (not discovery, not the test's own writes).
+        if request.method == "GET" and request.path.endswith("/secrets"):
+            self.accepts.append(request.accept)
+            self.received.append(body)
         return body
 
-    async def stream_raw(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        accept: str | None = None,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[bytes, None]:
-        self.accepts.append(accept)
-        lines = super().stream_raw(
-            path,
-            params,
-            accept=accept,
-            inactivity_timeout=inactivity_timeout,
-            connect_timeout=connect_timeout,
-            on_open=on_open,
-        )
+    async def stream(self, request: Request) -> Lines:
+        self.accepts.append(request.accept)
+        return self._recorded(await super().stream(request))
+
+    async def _recorded(self, lines: Lines) -> AsyncGenerator[bytes, None]:
         try:
             async for line in lines:
                 self.received.append(line)
@@ -782,7 +776,7 @@ async def test_secrets_are_watched_as_metadata_only(cluster: E2ECluster, namespa
     body = {"metadata": {"name": "creds", "labels": {"app": "shop"}}, "stringData": {"password": value}}
     api = Recording(config_of(cluster))
     async with api:
-        await api.request_json("POST", f"/api/v1/namespaces/{namespace}/secrets", body=body)
+        await request_json(api, "POST", f"/api/v1/namespaces/{namespace}/secrets", body=body)
         if mode == "list":
             api.capabilities["watchlist"] = False
         async with SharedView(api, settings=fast()) as view, view.subscribe("", "Secret", namespace) as sub:
@@ -797,7 +791,8 @@ async def test_secrets_are_watched_as_metadata_only(cluster: E2ECluster, namespa
             await next_changes(sub, len(sub.list()))
 
             patch = {"metadata": {"labels": {"app": "shop", "rotated": "yes"}}, "stringData": {"x": value}}
-            await api.request_json(
+            await request_json(
+                api,
                 "PATCH",
                 f"/api/v1/namespaces/{namespace}/secrets/creds",
                 body=patch,
@@ -806,7 +801,7 @@ async def test_secrets_are_watched_as_metadata_only(cluster: E2ECluster, namespa
             (modified,) = await next_changes(sub, 1)
             assert modified.type == "MODIFIED"
             assert modified.object["metadata"]["labels"]["rotated"] == "yes"
-            await api.request_json("DELETE", f"/api/v1/namespaces/{namespace}/secrets/creds")
+            await request_json(api, "DELETE", f"/api/v1/namespaces/{namespace}/secrets/creds")
             assert brief(await next_changes(sub, 1)) == [("DELETED", "creds")]
 
             everything = json.dumps([*sub.stream.store.values(), modified.object])
@@ -861,7 +856,7 @@ spec: {{selector: {{app: web}}, ports: [{{port: 80}}]}}
             stream = sub.stream
             resource = stream.resource
             assert resource is not None
-            full = await api.get_json(resource.path(namespace))
+            full = await get_json(api, resource.path(namespace))
             for item in full["items"]:
                 item = {"apiVersion": resource.api_version, "kind": resource.kind, **item}
                 meta = item["metadata"]

@@ -105,7 +105,7 @@ def run(
     """Run the StatusWatch operator against the kubeconfig's cluster (or in-cluster)."""
     from statuswatch.controller.runner import run as run_operator
     from statuswatch.controller.settings import OperatorSettings, parse_shard
-    from statuswatch.watchlist.connection import ConfigError
+    from statuswatch.watchlist.config import ConfigError
 
     try:
         settings = OperatorSettings(

@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from statuswatch.watchlist.connection import ClusterConfig
+from statuswatch.watchlist.config import ClusterConfig
 
 from .peering import Gate
 from .statusapi import GROUP, PLURAL, VERSION

@@ -8,8 +8,8 @@ its own registry: tests can run several operators in one interpreter.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.transport import RawTransport
+from statuswatch.watchlist.transport import Lines, Request, Transport
 
 __all__ = ["CONTROLLER", "LATENCY_BUCKETS", "ROLLOUT_BUCKETS", "CountingTransport", "Metrics"]
 
@@ -108,13 +108,11 @@ class _StateCollector(Collector):
 
 
 class CountingTransport:
-    """A :class:`RawTransport` that counts every request it passes on (``rest_client_requests_total``).
+    """A :class:`~statuswatch.watchlist.transport.Transport` that counts every request it passes on
+    (``rest_client_requests_total``, by method and HTTP code; a watch once, as ``WATCH``, when it opens or
+    by the error that kept it shut)."""
 
-    It keeps the raw methods of the client it wraps, so the shared view can still decode watch lines with
-    its typed decoder and ask for metadata-only Secrets and ConfigMaps.
-    """
-
-    def __init__(self, inner: RawTransport, metrics: Metrics) -> None:
+    def __init__(self, inner: Transport, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
         self.capabilities = inner.capabilities
@@ -123,10 +121,13 @@ class CountingTransport:
     def server(self) -> str:
         return self._inner.server
 
-    def _count(self, method: str, code: int | str) -> None:
-        self._metrics.requests.labels(method=method, code=str(code)).inc()
+    async def send(self, request: Request) -> bytes:
+        return await self._counted(request.method.upper(), self._inner.send(request))
 
-    async def _call(self, method: str, request: Awaitable[_T]) -> _T:
+    async def stream(self, request: Request) -> Lines:
+        return await self._counted("WATCH", self._inner.stream(request))
+
+    async def _counted(self, method: str, request: Awaitable[_T]) -> _T:
         """Await one request, counting it by its outcome."""
         try:
             result = await request
@@ -139,91 +140,5 @@ class CountingTransport:
         self._count(method, 200)
         return result
 
-    async def _stream(
-        self,
-        start: Callable[[Callable[[], None]], AsyncGenerator[_T, None]],
-        on_open: Callable[[], None] | None,
-    ) -> AsyncGenerator[_T, None]:
-        """Pass a watch through, counting it once: when it opens, or by the error that kept it shut."""
-        opened = False
-
-        def opening() -> None:
-            nonlocal opened
-            opened = True
-            self._count("WATCH", 200)
-            if on_open is not None:
-                on_open()
-
-        lines = start(opening)
-        try:
-            async for line in lines:
-                yield line
-        except ApiError as error:
-            if not opened:
-                self._count("WATCH", error.status)
-            raise
-        finally:
-            await lines.aclose()
-
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        return await self.request_json("GET", path, params)
-
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        return await self._call(
-            method, self._inner.request_json(method, path, params, body, content_type=content_type)
-        )
-
-    async def get_bytes(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
-    ) -> bytes:
-        return await self._call("GET", self._inner.get_bytes(path, params, accept=accept))
-
-    def stream_raw(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        accept: str | None = None,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[bytes, None]:
-        return self._stream(
-            lambda opening: self._inner.stream_raw(
-                path,
-                params,
-                accept=accept,
-                inactivity_timeout=inactivity_timeout,
-                connect_timeout=connect_timeout,
-                on_open=opening,
-            ),
-            on_open,
-        )
-
-    def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        return self._stream(
-            lambda opening: self._inner.stream_lines(
-                path,
-                params,
-                inactivity_timeout=inactivity_timeout,
-                connect_timeout=connect_timeout,
-                on_open=opening,
-            ),
-            on_open,
-        )
+    def _count(self, method: str, code: int | str) -> None:
+        self._metrics.requests.labels(method=method, code=str(code)).inc()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.transport import Transport, get_json
 
 from .settings import OperatorSettings
 from .statusapi import GROUP, PLURAL, VERSION
@@ -206,7 +206,7 @@ class Gate:
         paths = peering_paths(name, self._namespaces, clusterwide=self._settings.all_namespaces)
         for path in paths:
             try:
-                found = await self._client.get_json(path)
+                found = await get_json(self._client, path)
             except ApiError as error:
                 if error.status != 404:
                     raise
@@ -254,7 +254,7 @@ class Gate:
                 params: dict[str, str | int] = {"limit": 500}
                 if token:
                     params["continue"] = token
-                page = await self._client.get_json(path, params)
+                page = await get_json(self._client, path, params)
                 for item in page.get("items") or []:
                     namespace = str((item.get("metadata") or {}).get("namespace") or "")
                     if self._settings.serves(namespace):

@@ -25,7 +25,8 @@ from statuswatch.polling import StatusPoller, StatusReader
 from statuswatch.polling.clusterreader import scope_of
 from statuswatch.polling.defaultchecks import load_default_health_checks
 from statuswatch.rules import builtin_library
-from statuswatch.watchlist.connection import ApiClient, ClusterConfig
+from statuswatch.watchlist.config import ClusterConfig
+from statuswatch.watchlist.connection import ApiClient
 from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.serverclock import ServerClock
 from statuswatch.watchlist.stream import StreamSettings

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.transport import Transport, get_json, request_json
 
 __all__ = [
     "API_VERSION",
@@ -124,8 +124,8 @@ class ApiStatusSink:
             patch.insert(0, {"op": "test", "path": "/metadata/uid", "value": ref.uid})
         try:
             async with self._slots:
-                stored = await self._client.request_json(
-                    "PATCH", path, body=patch, content_type="application/json-patch+json"
+                stored = await request_json(
+                    self._client, "PATCH", path, body=patch, content_type="application/json-patch+json"
                 )
         except ApiError as error:
             if error.status in (404, 422) and await self._gone(ref):
@@ -140,7 +140,7 @@ class ApiStatusSink:
         """Whether the object ``ref`` names is no longer there (asked again, after a refused write)."""
         try:
             async with self._slots:
-                current = await self._client.get_json(_object_path(ref))
+                current = await get_json(self._client, _object_path(ref))
         except ApiError as error:
             # A 404 for the object names it; one that does not (the type is not served) says nothing.
             return error.status == 404 and error.details.get("name") == ref.name
@@ -171,4 +171,4 @@ class ApiStatusSink:
             "count": 1,
         }
         async with self._slots:
-            await self._client.request_json("POST", f"/api/v1/namespaces/{ref.namespace}/events", body=event)
+            await request_json(self._client, "POST", f"/api/v1/namespaces/{ref.namespace}/events", body=event)

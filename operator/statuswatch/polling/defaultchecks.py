@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from statuswatch.watchlist.connection import ApiError
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.transport import Transport, get_json
 
 from .healthchecks import HealthCheck, HealthCheckError, health_checks_from_yaml
 
@@ -34,7 +34,7 @@ async def load_default_health_checks(
     """
     log = logger or logging.getLogger("statuswatch.controller")
     try:
-        configmap = await client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        configmap = await get_json(client, f"/api/v1/namespaces/{namespace}/configmaps/{name}")
     except ApiError as error:
         if error.status != 404:
             log.error("cannot read default health checks from ConfigMap %s/%s: %s", namespace, name, error)

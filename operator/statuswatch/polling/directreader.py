@@ -14,7 +14,7 @@ from typing import Any
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import RestMapper
 from statuswatch.watchlist.selector import to_query
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.transport import Transport, get_json
 
 from .clusterreader import scope_of
 from .identifiers import ObjMetadata
@@ -38,7 +38,7 @@ class DirectClusterReader:
         resource = await self._mapper.resolve(group, kind)
         namespace = namespace if resource.namespaced else ""
         try:
-            return await self._client.get_json(f"{resource.path(namespace)}/{name}")
+            return await get_json(self._client, f"{resource.path(namespace)}/{name}")
         except ApiError as error:
             if error.status == 404:
                 return None
@@ -58,7 +58,7 @@ class DirectClusterReader:
         params: dict[str, str | int] = {"labelSelector": to_query(selector), "limit": _PAGE_SIZE}
         items: list[Mapping[str, Any]] = []
         while True:
-            page = await self._client.get_json(resource.path(namespace), params)
+            page = await get_json(self._client, resource.path(namespace), params)
             for item in page.get("items") or []:
                 # list items carry no apiVersion/kind; the status readers need both
                 if owner_uid is None or _owned_by(item, owner_uid):

@@ -1,62 +1,47 @@
-"""Connection to a Kubernetes API server: credentials from a kubeconfig or the pod, and an async HTTP client.
-
-Credentials: kubeconfigs in the field authenticate in many ways (exec plugins for EKS, GKE and AKS, token
-files, client certificates, proxies, TLS server names, in-cluster service accounts). :mod:`.kubeconfig`
-reads them with kubectl's rules (our own code: the official client costs ~35 MiB just to import), and
-:class:`ClusterConfig` keeps what it found as plain data (:class:`Credentials`, also what the operator hands
-to kopf). Credentials that expire (an exec plugin's ``expirationTimestamp``) are loaded again before they
-are used past their expiry, and once more after a 401.
+"""The HTTP client of the Kubernetes API: one aiohttp session per server, behind the narrow transport seam.
 
 Why we speak HTTP ourselves: the official ``kubernetes`` client's ``Watch`` ignores the resourceVersion
 carried by BOOKMARK events and gives up after a single 410 Gone; pykube-ng makes one streaming GET with no
 reconnect at all; both build model objects we would throw away (neither is a dependency any more). The
 shared view needs exact control over the watch request (WatchList parameters, ``Accept-Encoding:
 identity``, client-side read timeouts) and over error classification, so this module talks to the API
-server over aiohttp (kopf's own transport) and hands out plain dicts parsed from JSON.
+server over aiohttp (kopf's own transport) and hands out bytes: whole bodies, or watch lines cut by the
+sans-I/O :class:`~.lines.LineSplitter`. Decoding is the caller's (:mod:`.transport`, :mod:`.decoding`).
+
+Where the server is and which credentials to send is :mod:`.config`; the errors every transport raises
+(:class:`ApiError`, :class:`HeaderTimeout`, :class:`InactivityTimeout`) are defined here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime
 import json
 import logging
-import os
 import ssl
-import tempfile
-import threading
-from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import aiohttp
 
 from statuswatch import __version__
-from statuswatch.watchlist import kubeconfig
-from statuswatch.watchlist.kubeconfig import ConfigError
+from statuswatch.watchlist.config import ClusterConfig, ConfigError, Credentials
 from statuswatch.watchlist.lines import LineSplitter
 from statuswatch.watchlist.serverclock import ServerClock
+from statuswatch.watchlist.transport import Lines, Request
 
 __all__ = [
     "DEFAULT_USER_AGENT",
-    "EXPIRY_LEEWAY",
-    "SERVICE_ACCOUNT_DIR",
     "ApiClient",
     "ApiError",
-    "ClusterConfig",
     "ConfigError",
-    "Credentials",
     "HeaderTimeout",
     "InactivityTimeout",
 ]
 
-SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_USER_AGENT = f"statuswatch/{__version__}"
-#: Credentials are loaded again this long before they expire (at most half their lifetime), so that a
-#: request does not race the expiry on its way to the server.
-EXPIRY_LEEWAY = datetime.timedelta(seconds=30)
+
+_T = TypeVar("_T")
 
 _log = logging.getLogger(__name__)
 
@@ -109,250 +94,8 @@ class ApiError(Exception):
         return any(c.get("reason") == "ResourceVersionTooLarge" for c in self.causes)
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """What it takes to talk to one API server right now, as plain data (secrets stay out of ``repr``)."""
-
-    #: The API server's base URL, without a trailing slash.
-    server: str
-    #: PEM bundle to verify the server with; None: the system's trust store.
-    ca_data: bytes | None = field(default=None, repr=False)
-    #: PEM client certificate and its key, when the user authenticates with one.
-    client_cert_data: bytes | None = field(default=None, repr=False)
-    client_key_data: bytes | None = field(default=None, repr=False)
-    #: Bearer token (without the ``Bearer`` prefix).
-    token: str | None = field(default=None, repr=False)
-    #: Skip verifying the server's certificate (``insecure-skip-tls-verify``).
-    insecure: bool = False
-    #: Name to verify the server's certificate against (and send as SNI) instead of the URL's host.
-    tls_server_name: str | None = None
-    #: HTTP(S) proxy for every request (``proxy-url``); may carry a password, so not in ``repr``.
-    proxy_url: str | None = field(default=None, repr=False)
-    #: When the token or certificate stops working (an exec plugin's ``expirationTimestamp``), if known.
-    expiration: datetime.datetime | None = None
-    #: The context's namespace, for objects named without one.
-    default_namespace: str = "default"
-
-    def ssl_context(self) -> ssl.SSLContext | bool:
-        """The TLS settings for this server; False for plain HTTP."""
-        if not self.server.startswith("https:"):
-            return False
-        ctx = ssl.create_default_context()
-        if self.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.ca_data:
-            ctx = ssl.create_default_context(cadata=self.ca_data.decode())
-        if self.client_cert_data and self.client_key_data:
-            # The ssl module only loads certificates from files; keep them on disk for as short as possible.
-            with tempfile.TemporaryDirectory() as tmp:
-                cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-                cert.write_bytes(self.client_cert_data)
-                key.touch(mode=0o600)
-                key.write_bytes(self.client_key_data)
-                ctx.load_cert_chain(cert, key)
-        return ctx
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-class _CredentialSource:
-    """Credentials that expire, with the loader that makes them again (it may run an exec plugin).
-
-    Thread-safe: the API client runs loads in a worker thread, kopf's login handler may call from another.
-    """
-
-    def __init__(
-        self,
-        load: Callable[[], Credentials],
-        first: Credentials,
-        clock: Callable[[], datetime.datetime] = _now,
-    ) -> None:
-        self._load = load
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._current = first
-        self._loaded_at = clock()
-
-    def due(self) -> bool:
-        """Whether the current credentials expire within the leeway (a load would happen)."""
-        expiration = self._current.expiration
-        if expiration is None:
-            return False
-        leeway = min(EXPIRY_LEEWAY, max(expiration - self._loaded_at, datetime.timedelta(0)) / 2)
-        return self._clock() >= expiration - leeway
-
-    def get(self) -> Credentials:
-        with self._lock:
-            if self.due():
-                self._reload()
-            return self._current
-
-    def refresh(self, stale: Credentials | None) -> Credentials:
-        """Load again, unless another caller already replaced ``stale`` (one plugin run per 401 burst)."""
-        with self._lock:
-            if stale is None or stale is self._current:
-                self._reload()
-            return self._current
-
-    def _reload(self) -> None:
-        loaded_at = self._clock()
-        self._current = self._load()
-        self._loaded_at = loaded_at
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    """Everything needed to reach one API server. Secrets are held as bytes, never written to logs.
-
-    The credential fields hold what was loaded first; :meth:`credentials` gives the ones to use now (an exec
-    plugin's token is replaced when it expires, a token file is read again each time).
-    """
-
-    server: str
-    ca_data: bytes | None = None
-    client_cert_data: bytes | None = None
-    client_key_data: bytes | None = None
-    token: str | None = None
-    token_file: str | None = None
-    insecure_skip_tls_verify: bool = False
-    namespace: str = "default"
-    tls_server_name: str | None = None
-    proxy_url: str | None = None
-    #: Where fresh credentials come from when they expire (exec plugins); None: they don't.
-    source: _CredentialSource | None = field(default=None, repr=False, compare=False)
-
-    def __repr__(self) -> str:  # keep tokens and keys out of logs
-        return f"ClusterConfig(server={self.server!r}, namespace={self.namespace!r})"
-
-    @classmethod
-    def load(
-        cls, kubeconfig: str | os.PathLike[str] | None = None, context: str | None = None
-    ) -> ClusterConfig:
-        """In-cluster service account when running in a pod, else the kubeconfig (current context)."""
-        if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            with contextlib.suppress(ConfigError):
-                return cls.in_cluster()
-        return cls.from_kubeconfig(kubeconfig, context)
-
-    @classmethod
-    def in_cluster(cls, sa_dir: Path = SERVICE_ACCOUNT_DIR) -> ClusterConfig:
-        """The pod's service account (``KUBERNETES_SERVICE_HOST`` and the files in ``sa_dir``)."""
-        found = kubeconfig.in_cluster(sa_dir, os.environ)
-        return cls(
-            server=found.endpoint.server,
-            ca_data=found.endpoint.ca_data,
-            # Projected service account tokens rotate: read the file on every request.
-            token_file=found.token_file,
-            namespace=found.namespace,
-        )
-
-    @classmethod
-    def from_kubeconfig(
-        cls, path: str | os.PathLike[str] | None = None, context: str | None = None
-    ) -> ClusterConfig:
-        """A kubeconfig file (default: ``$KUBECONFIG``, several files merged as kubectl does, else
-        ``~/.kube/config``); file references in it are relative to the file that names them."""
-        paths = os.fspath(path) if path is not None else None
-        return _from_selected(kubeconfig.Kubeconfig.from_files(paths).select(context))
-
-    @classmethod
-    def from_kubeconfig_dict(
-        cls, doc: Mapping[str, Any], context: str | None = None, *, base_dir: Path = Path(".")
-    ) -> ClusterConfig:
-        """A kubeconfig already parsed; relative file references are taken from ``base_dir``."""
-        return _from_selected(kubeconfig.Kubeconfig.from_dict(doc, base_dir).select(context))
-
-    @property
-    def refreshable(self) -> bool:
-        """Whether loading the credentials again may give different ones (worth a retry after a 401)."""
-        return self.source is not None or self.token_file is not None
-
-    def credentials_due(self) -> bool:
-        """Whether :meth:`credentials` would load them again first (and so may block on an exec plugin)."""
-        return self.source is not None and self.source.due()
-
-    def credentials(self) -> Credentials:
-        """The credentials to use now, loaded again first if they expire soon.
-
-        May block while an exec plugin runs; async callers use a worker thread when
-        :meth:`credentials_due` says so. Raises :class:`ConfigError` when they cannot be had.
-        """
-        if self.source is not None:
-            return self.source.get()
-        return self._static_credentials()
-
-    def refresh_credentials(self, stale: Credentials | None = None) -> Credentials:
-        """Load the credentials again (after the server refused ``stale`` with a 401); may block."""
-        if self.source is not None:
-            return self.source.refresh(stale)
-        return self._static_credentials()
-
-    def _static_credentials(self) -> Credentials:
-        return Credentials(
-            server=self.server,
-            ca_data=self.ca_data,
-            client_cert_data=self.client_cert_data,
-            client_key_data=self.client_key_data,
-            token=self.bearer_token(),
-            insecure=self.insecure_skip_tls_verify,
-            tls_server_name=self.tls_server_name,
-            proxy_url=self.proxy_url,
-            default_namespace=self.namespace,
-        )
-
-    def ssl_context(self) -> ssl.SSLContext | bool:
-        return self.credentials().ssl_context()
-
-    def bearer_token(self) -> str | None:
-        if self.source is not None:
-            return self.source.get().token
-        if self.token_file:
-            # Projected service account tokens rotate; read the file on every request.
-            with contextlib.suppress(OSError):
-                return Path(self.token_file).read_text().strip()
-        return self.token
-
-
-def _from_selected(selected: kubeconfig.Selected) -> ClusterConfig:
-    """A resolved kubeconfig context as a :class:`ClusterConfig`; an exec plugin runs once here."""
-    endpoint = selected.endpoint
-
-    def load() -> Credentials:
-        user = selected.credentials()
-        return Credentials(
-            server=endpoint.server,
-            ca_data=endpoint.ca_data,
-            client_cert_data=user.client_cert_data,
-            client_key_data=user.client_key_data,
-            token=user.token,
-            insecure=endpoint.insecure,
-            tls_server_name=endpoint.tls_server_name,
-            proxy_url=endpoint.proxy_url,
-            expiration=user.expiration,
-            default_namespace=selected.namespace,
-        )
-
-    first = load()
-    return ClusterConfig(
-        server=first.server,
-        ca_data=first.ca_data,
-        client_cert_data=first.client_cert_data,
-        client_key_data=first.client_key_data,
-        token=first.token,
-        token_file=selected.static.token_file,
-        insecure_skip_tls_verify=first.insecure,
-        namespace=selected.namespace,
-        tls_server_name=first.tls_server_name,
-        proxy_url=first.proxy_url,
-        source=_CredentialSource(load, first) if selected.exec_plugin is not None else None,
-    )
-
-
 class ApiClient:
-    """One aiohttp session to one API server; JSON in, dicts out.
+    """One aiohttp session to one API server: a :class:`~.transport.Transport` (requests in, bytes out).
 
     Use as an async context manager, or call :meth:`close` yourself. Every request carries
     ``user_agent`` (default ``statuswatch/<version>``), so the API server's metrics can tell us apart.
@@ -436,174 +179,134 @@ class ApiClient:
     def _url(self, path: str) -> str:
         return self.config.server + (path if path.startswith("/") else "/" + path)
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        """Any non-streaming request; raises :class:`ApiError` on a non-2xx answer.
-
-        A 401 is answered by loading the credentials again (an exec plugin runs) and one retry.
-        """
-        raw = await self._request(method, path, params, body, content_type=content_type)
-        result = json.loads(raw) if raw else {}
-        return result if isinstance(result, dict) else {"items": result}
-
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        return await self.request_json("GET", path, params)
-
-    async def get_bytes(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
-    ) -> bytes:
-        """A GET's body, undecoded (``accept``: e.g. a PartialObjectMetadataList); as :meth:`request_json`."""
-        return await self._request("GET", path, params, None, accept=accept)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        body: Any,
-        *,
-        content_type: str = "application/json",
-        accept: str | None = None,
-    ) -> bytes:
+    async def send(self, request: Request) -> bytes:
+        """The response body; raises :class:`ApiError` on a non-2xx answer (after one retry with fresh
+        credentials on a 401). The whole exchange is bounded by the client's ``request_timeout``."""
         session = self._ensure_session()
-        data = None if body is None else json.dumps(body)
-        extra = {"Content-Type": content_type} if data is not None else {}
-        if accept:
-            extra["Accept"] = accept
+        extra = _headers(request)
+        if request.body is not None:
+            extra["Content-Type"] = request.content_type
         timeout = aiohttp.ClientTimeout(total=self.request_timeout)
-        for attempt in range(2):
-            creds = await self._credentials()
+
+        async def attempt(options: dict[str, Any]) -> bytes:
             sent = self.clock.local_time()
             async with session.request(
-                method,
-                self._url(path),
-                params=_params(params),
-                data=data,
+                request.method,
+                self._url(request.path),
+                params=_params(request.params),
+                data=request.body,
                 timeout=timeout,
-                **self._request_options(creds, extra),
+                **options,
             ) as resp:
                 raw = await resp.read()
-                status, reason = resp.status, resp.reason
                 self.clock.observe(resp.headers.get("Date"), sent, self.clock.local_time())
-            if status == 401 and attempt == 0 and await self._refreshed(creds):
-                continue
-            if status >= 400:
-                raise _error_from_response(status, reason, raw)
-            return raw
-        raise AssertionError("unreachable: the second attempt returns or raises")
+                if resp.status >= 400:
+                    raise _error_from_response(resp.status, resp.reason, raw)
+                return raw
 
-    async def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Stream a watch response as parsed JSON objects, one per line (see :meth:`stream_raw`)."""
-        lines = self.stream_raw(
-            path,
-            params,
-            inactivity_timeout=inactivity_timeout,
-            connect_timeout=connect_timeout,
-            on_open=on_open,
-        )
-        try:
-            async for line in lines:
-                yield json.loads(line)
-        finally:
-            await lines.aclose()
+        return await self._authorized(extra, attempt)
 
-    async def stream_raw(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        accept: str | None = None,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[bytes, None]:
-        """Stream a watch response, one undecoded line (one JSON event) at a time.
+    async def stream(self, request: Request) -> Lines:
+        """Open a watch; returns once a successful response's headers are in.
 
         Raises :class:`ApiError` if the server refuses the request (after one retry with fresh credentials
         on a 401), :class:`HeaderTimeout` when the connection and the response headers together take longer
-        than ``connect_timeout`` seconds (a server or proxy that accepted the request and hangs),
-        :class:`InactivityTimeout` when nothing arrives for ``inactivity_timeout`` seconds (hung connections
-        behind NAT or load balancers never see a reset), and ends normally when the server closes the stream.
-        ``accept``: another ``Accept`` header (e.g. PartialObjectMetadata).
+        than ``request.connect_timeout`` (a server or proxy that accepted the request and hangs). The
+        lines raise :class:`InactivityTimeout` when nothing arrives for ``request.read_timeout`` (hung
+        connections behind NAT or load balancers never see a reset) and end when the server closes.
         """
-        resp = await self._open_stream(path, params, connect_timeout, accept)
-        try:
-            if on_open is not None:
-                on_open()
-            splitter = LineSplitter()
-            chunks = resp.content.iter_any().__aiter__()
-            while True:
-                try:
-                    async with asyncio.timeout(inactivity_timeout):
-                        chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise InactivityTimeout(f"no data for {inactivity_timeout:g}s on {path}") from None
-                for line in splitter.feed(chunk):
-                    yield line
-            for line in splitter.flush():
-                yield line
-        finally:
-            # Never hand a watch connection back to the pool: it is spent, and closing it here (not
-            # the server, later) keeps TIME_WAIT sockets off the API server's port.
-            resp.close()
-
-    async def _open_stream(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        connect_timeout: float,
-        accept: str | None = None,
-    ) -> aiohttp.ClientResponse:
-        """Send a watch request and wait, within ``connect_timeout``, for a successful response's headers."""
         session = self._ensure_session()
         # identity: since 1.37 gzip watch responses have one gzip member per event, which some aiohttp
         # releases silently truncate after the first member.
-        extra = {"Accept-Encoding": "identity"}
-        if accept:
-            extra["Accept"] = accept
-        timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
-        for attempt in range(2):
-            creds = await self._credentials()
-            deadline = asyncio.timeout(connect_timeout)
+        extra = {**_headers(request), "Accept-Encoding": "identity"}
+        # No aiohttp connect timeouts: the one deadline below covers connecting, the headers and an error
+        # answer's body alike.
+        timeout = aiohttp.ClientTimeout(total=None)
+
+        async def attempt(options: dict[str, Any]) -> _Body:
+            deadline = asyncio.timeout(request.connect_timeout)
             try:
                 async with deadline:
                     resp = await session.get(
-                        self._url(path),
-                        params=_params(params),
-                        timeout=timeout,
-                        **self._request_options(creds, extra),
+                        self._url(request.path), params=_params(request.params), timeout=timeout, **options
                     )
+                    if resp.status < 400:
+                        return _Body(resp, request)
+                    try:
+                        raw = await resp.read()
+                    finally:
+                        resp.close()
             except TimeoutError:
                 if not deadline.expired():
-                    raise  # aiohttp's own connect timeout
-                raise HeaderTimeout(f"no response headers within {connect_timeout:g}s for {path}") from None
-            if resp.status < 400:
-                return resp
-            try:
-                raw = await asyncio.wait_for(resp.read(), connect_timeout)
-            finally:
-                resp.close()
-            if resp.status == 401 and attempt == 0 and await self._refreshed(creds):
-                continue
+                    raise
+                raise HeaderTimeout(
+                    f"no response headers within {request.connect_timeout:g}s for {request.path}"
+                ) from None
             raise _error_from_response(resp.status, resp.reason, raw)
+
+        return await self._authorized(extra, attempt)
+
+    async def _authorized(
+        self, extra: Mapping[str, str], attempt: Callable[[dict[str, Any]], Awaitable[_T]]
+    ) -> _T:
+        """Run ``attempt`` with the current credentials; after a 401, once more with fresh ones."""
+        for retry in (False, True):
+            creds = await self._credentials()
+            try:
+                return await attempt(self._request_options(creds, extra))
+            except ApiError as error:
+                if error.status == 401 and not retry and await self._refreshed(creds):
+                    continue
+                raise
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+class _Body:
+    """The lines of an open watch response; closing it (or reaching its end) closes the connection.
+
+    A class, not a generator: the response is open before the first line is asked for, and a generator
+    that never started would not run its ``finally`` on ``aclose``.
+    """
+
+    def __init__(self, resp: aiohttp.ClientResponse, request: Request) -> None:
+        self._resp = resp
+        self._chunks = resp.content.iter_any().__aiter__()
+        self._splitter = LineSplitter()
+        self._ready: deque[bytes] = deque()
+        self._read_timeout = request.read_timeout
+        self._path = request.path
+        self._ended = False
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._ready:
+            if self._ended:
+                raise StopAsyncIteration
+            try:
+                async with asyncio.timeout(self._read_timeout):
+                    chunk = await anext(self._chunks)
+            except StopAsyncIteration:
+                self._ended = True
+                self._ready.extend(self._splitter.flush())
+                self._resp.close()
+                continue
+            except TimeoutError:
+                raise InactivityTimeout(f"no data for {self._read_timeout:g}s on {self._path}") from None
+            self._ready.extend(self._splitter.feed(chunk))
+        return self._ready.popleft()
+
+    async def aclose(self) -> None:
+        # Never hand a watch connection back to the pool: it is spent, and closing it here (not the server,
+        # later) keeps TIME_WAIT sockets off the API server's port.
+        self._ended = True
+        self._ready.clear()
+        self._resp.close()
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {"Accept": request.accept} if request.accept else {}
 
 
 def _params(params: Mapping[str, str | int] | None) -> dict[str, str] | None:

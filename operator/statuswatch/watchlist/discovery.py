@@ -15,9 +15,10 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .connection import ApiError
+from .transport import Transport, get_json
 
 __all__ = ["NoMatchError", "ResourceType", "RestMapper", "UnknownResourceError"]
 
@@ -76,12 +77,6 @@ class ResourceType:
         return name in (self.plural, self.singular, self.kind.lower()) or name in self.short_names
 
 
-class _JsonGetter(Protocol):
-    """The one thing discovery needs from a transport (every ``Transport`` has it)."""
-
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]: ...
-
-
 @dataclass
 class _Group:
     """What one API group served when it was last read."""
@@ -124,7 +119,7 @@ class RestMapper:
 
     def __init__(
         self,
-        client: _JsonGetter,
+        client: Transport,
         *,
         refresh_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -214,7 +209,7 @@ class RestMapper:
         """Re-read one group; the caller holds the lock."""
         now = self._clock()
         if group == "":
-            doc = await self._client.get_json("/api")
+            doc = await get_json(self._client, "/api")
             versions = [str(v) for v in doc.get("versions") or []]
             preferred = "v1" if "v1" in versions else (versions[0] if versions else "v1")
         else:
@@ -230,7 +225,7 @@ class RestMapper:
         for v in versions:
             path = f"/apis/{group}/{v}" if group else f"/api/{v}"
             try:
-                doc = await self._client.get_json(path)
+                doc = await get_json(self._client, path)
             except ApiError as exc:
                 if exc.status == 404:  # the version went away between the two reads
                     continue
@@ -243,7 +238,7 @@ class RestMapper:
         return self._groups[group]
 
     async def _fetch_group_list(self) -> _GroupList:
-        doc = await self._client.get_json("/apis")
+        doc = await get_json(self._client, "/apis")
         groups: dict[str, tuple[str, list[str]]] = {}
         for g in doc.get("groups") or []:
             if not isinstance(g, Mapping) or not g.get("name"):

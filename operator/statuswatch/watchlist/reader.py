@@ -16,7 +16,8 @@ from typing import Any
 
 from statuswatch.aiokit import stop_tasks
 
-from .connection import ApiClient, ApiError, ClusterConfig
+from .config import ClusterConfig
+from .connection import ApiClient, ApiError
 from .discovery import NoMatchError, RestMapper
 from .store import Change
 from .stream import Projector, StreamHealth, StreamSettings

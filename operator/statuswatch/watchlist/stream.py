@@ -11,19 +11,20 @@ This is the part a plain ``watch`` loop gets wrong. The stream
   DELETED (see :mod:`.store`);
 * on 404 asks the mapper to forget the type's group, so a CRD that changed its served version is followed
   and a deleted one becomes :class:`~.discovery.NoMatchError`;
-* reconnects with jittered exponential back-off, reset once a connection delivered events, and bounds both
-  the wait for response headers and (in the transport) the silence on an open connection;
+* reconnects with jittered exponential back-off, reset once a connection delivered events; the wait for
+  response headers and the silence on an open connection are bounded by the transport (the request
+  carries :attr:`StreamSettings.connect_timeout` and :attr:`StreamSettings.inactivity_timeout`);
 * never dies: an error of any kind is logged, recorded as :attr:`Stream.error` (visible through
   :meth:`Stream.health` long after the first sync) and retried; an object that cannot be read is skipped
   without marking the stream failing: it is listed in :attr:`Stream.unreadable` (readers answer Unknown for
   it, not its last good version) until a good version of it arrives, and one that cannot even be named
   makes the stream relist, so no stale version of it stays served;
 * hands every change to every subscriber in order, waiting for slow ones (back-pressure, never drops);
-* decodes lines and pages with a typed decoder straight into projected objects when the client hands out
-  bytes (:class:`~.transport.RawTransport`) and the projector is the default one (:mod:`.decoding`), and
-  asks for Secrets and ConfigMaps as metadata only (PartialObjectMetadata): kstatus needs no body to call
-  them Current, so no secret value crosses the wire or sits in memory. Stored objects still carry the
-  real apiVersion and kind.
+* decodes lines and pages with a typed decoder straight into projected objects when the projector is
+  kstatus's or says it is the same for the kind (:mod:`.decoding`; any other projector gets plain JSON
+  dicts), and asks for Secrets and ConfigMaps as metadata only (PartialObjectMetadata): kstatus needs no
+  body to call them Current, so no secret value crosses the wire or sits in memory. Stored objects still
+  carry the real apiVersion and kind.
 
 All time is the running loop's clock and all randomness comes from one ``random.Random`` per stream (seeded
 by :attr:`StreamSettings.seed`), so tests drive it with a fake clock (looptime) and a fixed seed.
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import random
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
@@ -44,11 +46,11 @@ import aiohttp
 from statuswatch.aiokit import Backoff, stop_tasks
 from statuswatch.kstatus import project
 
-from .connection import ApiError, HeaderTimeout, InactivityTimeout
+from .connection import ApiError, InactivityTimeout
 from .decoding import TypedDecoder, metadata_only
 from .discovery import NoMatchError, ResourceType
 from .store import Change, Store, compact
-from .transport import METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, RawTransport, Transport
+from .transport import METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, Request, Transport
 
 __all__ = [
     "INITIAL_EVENTS_END",
@@ -209,13 +211,12 @@ class Stream:
         #: store that every listener has been told about in full (the view relies on it to move listeners).
         self.lock = asyncio.Lock()
         self._project = projector
-        # Typed decoding needs the bytes (a RawTransport) and must reproduce the projector: kstatus's, or one
-        # that says it is the same for this kind (the rules' projector, for built-in kinds).
-        same = projector is project or _same_as_kstatus(projector, group, kind)
-        self._raw: RawTransport | None = client if isinstance(client, RawTransport) and same else None
+        # Typed decoding must reproduce the projector: kstatus's, or one that says it is the same for this
+        # kind (the rules' projector, for built-in kinds).
+        self._typed = projector is project or _same_as_kstatus(projector, group, kind)
         self._decoder: TypedDecoder | None = None
         #: Objects are requested as PartialObjectMetadata (their bodies never reach this process).
-        self.metadata_only = self._raw is not None and metadata_only(group, kind)
+        self.metadata_only = self._typed and metadata_only(group, kind)
         self._log = logger or logging.getLogger("statuswatch.watchlist")
         self._rng = random.Random(self.settings.seed)
         self._rv: str | None = None
@@ -410,7 +411,7 @@ class Stream:
 
     async def _attempt(self) -> None:
         rt = self.resource = await self.mapper.resolve(self.group, self.kind, self.version)
-        if self._raw is not None and (self._decoder is None or self._decoder.api_version != rt.api_version):
+        if self._typed and (self._decoder is None or self._decoder.api_version != rt.api_version):
             self._decoder = TypedDecoder(self.group, rt.kind, rt.api_version, override=self.metadata_only)
         if self._relist_at is not None and asyncio.get_running_loop().time() >= self._relist_at:
             self._rv = None
@@ -534,57 +535,45 @@ class Stream:
     async def _events(
         self, path: str, params: Mapping[str, str | int], syncing: bool
     ) -> AsyncGenerator[dict[str, Any], bool | None]:
-        """Lines of one watch request, cut short when headers, the initial sync or a relist are overdue.
+        """Events of one watch request, cut short when the initial sync or a relist is overdue.
 
         Only the wait for the next line is bounded: a change being handed to subscribers is never
-        interrupted, and time spent waiting for slow subscribers never counts as server silence.
+        interrupted, and time spent waiting for slow subscribers never counts as server silence. The wait
+        for the response headers is the transport's (the request's ``connect_timeout``).
         """
         loop = asyncio.get_running_loop()
         settings = self.settings
-        opened_at: float | None = None
-        silence = 0.0  # time spent waiting for the server since the last object event (initial sync only)
-        timer: asyncio.Timeout | None = None
-
-        def deadline_after_open() -> float | None:
-            if syncing:
-                return loop.time() + settings.sync_idle_deadline - silence
-            return self._relist_at
-
-        def on_open() -> None:
-            nonlocal opened_at
-            opened_at = loop.time()
+        request = Request(
+            path,
+            params,
+            accept=METADATA_WATCH_ACCEPT if self.metadata_only else None,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.inactivity_timeout,
+        )
+        lines = await self.client.stream(request)
+        try:
             self.connected = True
             self._connected()
-            if timer is not None:
-                timer.reschedule(deadline_after_open())
-
-        lines = self._lines(path, params, on_open)
-        try:
+            silence = 0.0  # time spent waiting for the server since the last object event (initial sync only)
             while True:
                 started = loop.time()
-                if opened_at is None:
-                    deadline: float | None = started + settings.connect_timeout
-                else:
-                    deadline = deadline_after_open()
-                timer = bound = asyncio.timeout_at(deadline)
+                deadline = started + settings.sync_idle_deadline - silence if syncing else self._relist_at
+                bound = asyncio.timeout_at(deadline)
                 try:
                     async with bound:
-                        event = await anext(lines)
+                        line = await anext(lines)
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
                     if not bound.expired():
                         raise  # the transport's own timeout, not one of ours
-                    if opened_at is None:
-                        raise HeaderTimeout(f"no response headers in {settings.connect_timeout:g}s") from None
                     raise (_SyncDeadline() if syncing else _RelistDue()) from None
-                finally:
-                    timer = None
+                event = self._decode_event(line)
                 now = loop.time()
                 self.last_event_at = now
                 self._delivered = True
                 if syncing:
-                    silence += now - max(started, opened_at or started)
+                    silence += now - started
                     if event.get("type") != "BOOKMARK":
                         silence = 0.0
                 syncing = bool((yield event))
@@ -592,35 +581,20 @@ class Stream:
             self.connected = False
             await lines.aclose()
 
-    def _lines(
-        self, path: str, params: Mapping[str, str | int], on_open: Callable[[], None]
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        settings = self.settings
-        if self._raw is None or self._decoder is None:
-            return self.client.stream_lines(
-                path,
-                params,
-                inactivity_timeout=settings.inactivity_timeout,
-                connect_timeout=settings.connect_timeout,
-                on_open=on_open,
-            )
-        raw = self._raw.stream_raw(
-            path,
-            params,
-            accept=METADATA_WATCH_ACCEPT if self.metadata_only else None,
-            inactivity_timeout=settings.inactivity_timeout,
-            connect_timeout=settings.connect_timeout,
-            on_open=on_open,
-        )
-        return _decoded(raw, self._decoder)
+    def _decode_event(self, line: bytes) -> dict[str, Any]:
+        if self._decoder is not None:
+            return self._decoder.decode_event(line).event
+        event: dict[str, Any] = json.loads(line)
+        return event
 
     async def _page(self, path: str, params: Mapping[str, str | int]) -> tuple[Mapping[str, Any], list[Any]]:
         """One LIST page: its metadata and its items (projected already when the decoder is in use)."""
-        if self._raw is None or self._decoder is None:
-            page = await self.client.get_json(path, params)
-            return page.get("metadata") or {}, page.get("items") or []
         accept = METADATA_LIST_ACCEPT if self.metadata_only else None
-        return self._decoder.decode_page(await self._raw.get_bytes(path, params, accept=accept))
+        raw = await self.client.send(Request(path, params, accept=accept))
+        if self._decoder is not None:
+            return self._decoder.decode_page(raw)
+        page = json.loads(raw)
+        return page.get("metadata") or {}, page.get("items") or []
 
     async def _watchlist(self, rt: ResourceType) -> None:
         params = self._watch_params()
@@ -722,16 +696,6 @@ class Stream:
                 await self._handle(event, rt, syncing=False)
         finally:
             await events.aclose()
-
-
-async def _decoded(
-    lines: AsyncGenerator[bytes, None], decoder: TypedDecoder
-) -> AsyncGenerator[dict[str, Any], None]:
-    try:
-        async for line in lines:
-            yield decoder.decode_event(line).event
-    finally:
-        await lines.aclose()
 
 
 def _error_kind(error: Exception) -> tuple[type, int | None]:

@@ -7,18 +7,19 @@ request pops the next scripted response, GETs are answered from discovery docume
 pages, and every request is logged. It is not an API server: nothing is validated, nothing is stored. The
 builders make the objects and watch events the scripts are written with.
 
-A watch script is a list of watch events (plain dicts) and markers, or an exception raised before the
-response starts (as an error status would be):
+A watch script is a list of watch events (plain dicts; bytes are sent as they are, e.g. a malformed line)
+and markers, or an exception raised before the response starts (as an error status would be):
 
-* :data:`HANG`: keep the connection open with nothing more to say (the client's timeouts decide);
-* :data:`HANG_HEADERS`: as the first item, never even answer with headers (a proxy that accepted and hung);
+* :data:`HANG`: keep the connection open with nothing more to say;
+* :data:`HANG_HEADERS`: as the first item, never even answer with headers (a proxy that accepted and hung):
+  :class:`~.connection.HeaderTimeout` once the request's ``connect_timeout`` ran out, as the real client;
 * :data:`FEED`: from here on, yield whatever the test puts into :attr:`FakeTransport.feed`;
 * a :class:`Feed`: the same with a queue of the test's own (one per stream, say);
 * an exception: raised at that point of the body (a connection that broke).
 
-It is a :class:`~.transport.RawTransport` too: ``get_bytes`` and ``stream_raw`` hand out the same answers
-encoded as JSON, and an ``Accept`` asking for PartialObjectMetadata reduces every object (watch events and
-LIST items) to its metadata as the API server would (``Request.accept`` records what was asked).
+Answers and watch lines are JSON bytes, as the server sends them; an ``Accept`` asking for
+PartialObjectMetadata reduces every object (watch events and LIST items) to its metadata as the API server
+would (``Call.accept`` records what was asked).
 
 Use it with ``looptime`` (``@pytest.mark.looptime``) and a seeded :class:`~.stream.StreamSettings` so that
 time and randomness are under the test's control.
@@ -33,17 +34,17 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .connection import ApiError
-from .transport import RawTransport, Transport
+from .connection import ApiError, HeaderTimeout
+from .transport import Request, Transport
 
 __all__ = [
     "CORE_RESOURCES",
     "FEED",
     "HANG",
     "HANG_HEADERS",
+    "Call",
     "FakeTransport",
     "Feed",
-    "Request",
     "Script",
     "api_resource",
     "bookmark",
@@ -74,14 +75,15 @@ Script = list[Any] | BaseException
 
 
 @dataclass(frozen=True)
-class Request:
-    """One logged request: ``kind`` is ``"get"``, ``"watch"`` or the HTTP method of ``request_json``."""
+class Call:
+    """One logged request: ``kind`` is ``"get"``, ``"watch"`` or the HTTP method of any other request."""
 
     kind: str
     path: str
     params: dict[str, Any]
+    #: The request's body, decoded from JSON.
     body: Any = None
-    #: The ``Accept`` header asked for by ``get_bytes``/``stream_raw`` (None: plain JSON).
+    #: The ``Accept`` header asked for (None: plain JSON).
     accept: str | None = None
 
 
@@ -169,7 +171,7 @@ class FakeTransport:
     * ``watches``: scripts for watch requests, popped in order by any path; ``watches_by_path`` first
       (per collection path, for tests that run several streams at once). No script left: :data:`HANG`.
     * ``pages``: LIST answers (dicts or exceptions) for GETs not answered by discovery or ``answers``.
-    * ``answers``: fixed answers (a dict, or an exception to raise) per path, for GET and ``request_json``.
+    * ``answers``: fixed answers (a dict, or an exception to raise) per path, for GETs and any other method.
     * ``groups`` / ``group_docs``: ``/apis`` and the per-version resource lists (``/api`` and ``/api/v1``
       default to the core group with ConfigMaps and Nodes); see :meth:`add_group`.
     * ``calls``: the request log; :meth:`watch_calls` gives the parameters of every watch.
@@ -182,7 +184,7 @@ class FakeTransport:
         self.watches_by_path: dict[str, deque[Script]] = {}
         self.pages: deque[dict[str, Any] | BaseException] = deque()
         self.answers: dict[str, dict[str, Any] | BaseException] = {}
-        self.calls: list[Request] = []
+        self.calls: list[Call] = []
         self.feed: asyncio.Queue[Any] = asyncio.Queue()
         self.groups: dict[str, Any] = {"kind": "APIGroupList", "groups": []}
         self.group_docs: dict[str, dict[str, Any] | BaseException] = {
@@ -233,9 +235,27 @@ class FakeTransport:
 
     # -- Transport -------------------------------------------------------------------------------------
 
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        self.calls.append(Request("get", path, dict(params or {})))
+    async def send(self, request: Request) -> bytes:
+        method = request.method.upper()
+        params = dict(request.params or {})
+        if method != "GET":
+            body = json.loads(request.body) if request.body else None
+            self.calls.append(Call(method, request.path, params, body))
+            await asyncio.sleep(0)
+            if request.path in self.answers:
+                return _encode(_answer(self.answers[request.path]))
+            raise ApiError(405, "MethodNotAllowed", f"no answer scripted for {method} {request.path}")
+        self.calls.append(Call("get", request.path, params, accept=request.accept))
         await asyncio.sleep(0)
+        answer = self._get(request.path)
+        if _partial(request.accept):
+            items = answer.get("items")
+            if isinstance(items, list):
+                answer = {**answer, "items": [_metadata_of(item) for item in items]}
+            answer = {**answer, "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList"}
+        return _encode(answer)
+
+    def _get(self, path: str) -> dict[str, Any]:
         if path == "/apis":
             return dict(self.groups)
         for table in (self.group_docs, self.answers):
@@ -249,74 +269,9 @@ class FakeTransport:
             raise ApiError(500, "InternalError", f"no page scripted for {path}")
         return _answer(self.pages.popleft())
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        if method.upper() == "GET":
-            return await self.get_json(path, params)
-        self.calls.append(Request(method.upper(), path, dict(params or {}), body))
-        await asyncio.sleep(0)
-        if path in self.answers:
-            return _answer(self.answers[path])
-        raise ApiError(405, "MethodNotAllowed", f"no answer scripted for {method} {path}")
-
-    async def get_bytes(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, accept: str | None = None
-    ) -> bytes:
-        answer = await self.get_json(path, params)
-        if accept is not None:
-            self.calls[-1] = Request("get", path, dict(params or {}), accept=accept)
-        if _partial(accept):
-            items = answer.get("items")
-            if isinstance(items, list):
-                answer = {**answer, "items": [_metadata_of(item) for item in items]}
-            answer = {**answer, "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList"}
-        return json.dumps(answer).encode()
-
-    async def stream_raw(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        accept: str | None = None,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[bytes, None]:
-        events = self._watch(path, params, accept, on_open)
-        try:
-            async for item in events:
-                if _partial(accept) and isinstance(item, dict) and item.get("type") != "BOOKMARK":
-                    item = {**item, "object": _metadata_of(item.get("object"))}
-                yield json.dumps(item).encode()
-        finally:
-            await events.aclose()
-
-    def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        return self._watch(path, params, None, on_open)
-
-    async def _watch(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        accept: str | None,
-        on_open: Callable[[], None] | None,
-    ) -> AsyncGenerator[Any, None]:
-        self.calls.append(Request("watch", path, dict(params or {}), accept=accept))
+    async def stream(self, request: Request) -> AsyncGenerator[bytes, None]:
+        path = request.path
+        self.calls.append(Call("watch", path, dict(request.params or {}), accept=request.accept))
         if self.on_watch is not None:
             self.on_watch()
         queue = self.watches_by_path.get(path)
@@ -326,11 +281,14 @@ class FakeTransport:
             raise script
         items = list(script)
         if items and items[0] == HANG_HEADERS:
-            await asyncio.Event().wait()
+            # What the real client does when no headers come: the request's one connect deadline.
+            await asyncio.sleep(request.connect_timeout)
+            raise HeaderTimeout(f"no response headers within {request.connect_timeout:g}s for {path}")
+        return self._lines(items, request.accept)
+
+    async def _lines(self, items: list[Any], accept: str | None) -> AsyncGenerator[bytes, None]:
         self.open_watches += 1
         try:
-            if on_open is not None:
-                on_open()
             for item in items:
                 if isinstance(item, BaseException):
                     raise item
@@ -342,9 +300,9 @@ class FakeTransport:
                         fed = await source.get()
                         if isinstance(fed, BaseException):
                             raise fed
-                        yield fed
+                        yield _line(fed, accept)
                 else:
-                    yield item
+                    yield _line(item, accept)
         finally:
             self.open_watches -= 1
 
@@ -353,6 +311,19 @@ def _answer(value: dict[str, Any] | BaseException) -> dict[str, Any]:
     if isinstance(value, BaseException):
         raise value
     return dict(value)
+
+
+def _encode(answer: Mapping[str, Any]) -> bytes:
+    return json.dumps(answer).encode()
+
+
+def _line(item: Any, accept: str | None) -> bytes:
+    """One watch line: an event as the server would send it, or bytes given as they are (malformed)."""
+    if isinstance(item, bytes):
+        return item
+    if _partial(accept) and isinstance(item, dict) and item.get("type") != "BOOKMARK":
+        item = {**item, "object": _metadata_of(item.get("object"))}
+    return json.dumps(item).encode()
 
 
 def _partial(accept: str | None) -> bool:
@@ -368,7 +339,3 @@ def _metadata_of(obj: Any) -> Any:
 
 def _check_protocol(fake: FakeTransport) -> Transport:
     return fake  # the type checker proves here that the fake satisfies the protocol
-
-
-def _check_raw_protocol(fake: FakeTransport) -> RawTransport:
-    return fake

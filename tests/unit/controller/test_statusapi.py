@@ -5,13 +5,14 @@ object is not a deletion (N1), and refusals for good are told apart from errors 
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncGenerator, Callable, Mapping
+import json
 from typing import Any
 
 import pytest
 
 from statuswatch.controller.statusapi import ApiStatusSink, ObjectRef, StatusRefused, WatchGone
 from statuswatch.watchlist.connection import ApiError
+from statuswatch.watchlist.transport import Lines, Request
 
 PATH = "/apis/statuswatch.io/v1alpha1/namespaces/shop/statuswatches/w"
 
@@ -35,18 +36,15 @@ class NameKeyedApi:
     def _name(self, path: str) -> str:
         return path.removeprefix(PATH[: -len("/w")] + "/").removesuffix("/status")
 
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        return await self.request_json("GET", path, params)
+    async def send(self, request: Request) -> bytes:
+        body = json.loads(request.body) if request.body is not None else None
+        answer = self._answer(request.method, request.path, body, request.content_type)
+        return json.dumps(answer).encode()
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
+    async def stream(self, request: Request) -> Lines:
+        raise AssertionError("the sink never watches")
+
+    def _answer(self, method: str, path: str, body: Any, content_type: str) -> dict[str, Any]:
         self.requests.append((method, path, copy.deepcopy(body), content_type))
         name = self._name(path)
         stored = self.objects.get(name)
@@ -79,17 +77,6 @@ class NameKeyedApi:
                 raise AssertionError(f"unexpected op {op}")
         self.objects[name] = result
         return copy.deepcopy(result)
-
-    def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        raise AssertionError("the sink never watches")
 
 
 async def test_a_write_for_a_deleted_object_never_lands_in_the_one_recreated_under_its_name() -> None:

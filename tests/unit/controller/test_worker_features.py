@@ -18,6 +18,7 @@ from statuswatch.polling.healthchecks import HealthCheck
 from statuswatch.polling.statusreaders import RulesStatusReader
 from statuswatch.watchlist.connection import ApiError
 from statuswatch.watchlist.discovery import NoMatchError
+from statuswatch.watchlist.testing import FakeTransport
 
 from .conftest import WEB, condition, latest, update, worker_context
 
@@ -404,19 +405,6 @@ async def test_a_member_timeout_stalls_naming_the_member_when_it_falls_due() -> 
     await worker.stop()
 
 
-class FakeClient:
-    def __init__(self, answer: dict[str, Any] | BaseException) -> None:
-        self.answer = answer
-        self.paths: list[str] = []
-        self.capabilities: dict[str, Any] = {}
-
-    async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
-        self.paths.append(path)
-        if isinstance(self.answer, BaseException):
-            raise self.answer
-        return self.answer
-
-
 @pytest.mark.parametrize(
     ("answer", "kinds"),
     [
@@ -436,7 +424,9 @@ class FakeClient:
     ],
 )
 async def test_default_health_checks_come_from_a_configmap(answer: Any, kinds: list[str | None]) -> None:
-    client = FakeClient(answer)
-    checks = await load_default_health_checks(client, "ops")  # type: ignore[arg-type]
+    path = "/api/v1/namespaces/ops/configmaps/statuswatch-health-checks"
+    client = FakeTransport()
+    client.answers[path] = answer
+    checks = await load_default_health_checks(client, "ops")
     assert [c.kind for c in checks] == kinds
-    assert client.paths == ["/api/v1/namespaces/ops/configmaps/statuswatch-health-checks"]
+    assert [call.path for call in client.calls] == [path]

@@ -11,14 +11,16 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from statuswatch import __version__
 from statuswatch.watchlist import ApiClient, ApiError, ClusterConfig, ConfigError, InactivityTimeout
-from statuswatch.watchlist.connection import Credentials, HeaderTimeout, _CredentialSource
-from statuswatch.watchlist.transport import Transport
+from statuswatch.watchlist.config import Credentials, _CredentialSource
+from statuswatch.watchlist.connection import HeaderTimeout
+from statuswatch.watchlist.transport import Request, Transport, get_json
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -157,12 +159,21 @@ async def server() -> AsyncIterator[tuple[ApiClient, list[web.Request]]]:
             await asyncio.sleep(1)
         return resp
 
+    async def unterminated(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        await resp.write(b'{"type":"ADDED","object":{"n":1}}\r\n{"type":"DELE')
+        await asyncio.sleep(0.01)
+        await resp.write(b'TED","object":{"n":2}}')  # the server closes without a last newline
+        return resp
+
     async def forbidden(request: web.Request) -> web.Response:
         body = {"kind": "Status", "code": 403, "reason": "Forbidden", "message": "cannot list pods"}
         return web.json_response(body, status=403)
 
     app = web.Application()
     app.router.add_get("/watch", watch)
+    app.router.add_get("/unterminated", unterminated)
     app.router.add_get("/forbidden", forbidden)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -174,28 +185,46 @@ async def server() -> AsyncIterator[tuple[ApiClient, list[web.Request]]]:
     await runner.cleanup()
 
 
-async def test_stream_lines_reassembles_split_lines(server: tuple[ApiClient, list[web.Request]]) -> None:
+async def watch(client: ApiClient, path: str, params: dict[str, str | int] | None = None) -> list[Any]:
+    """Every event of one watch, decoded."""
+    return [json.loads(line) async for line in await client.stream(Request(path, params))]
+
+
+async def test_stream_reassembles_split_lines(server: tuple[ApiClient, list[web.Request]]) -> None:
     client, seen = server
-    opened: list[bool] = []
-    events = [
-        e async for e in client.stream_lines("/watch", {"watch": 1}, on_open=lambda: opened.append(True))
-    ]
+    events = await watch(client, "/watch", {"watch": 1})
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "ADDED"]
     assert events[1]["object"] == {"n": 2}
     assert len(events[2]["object"]["data"]) == 200_000
-    assert opened == [True]
     assert seen[0].headers["Accept-Encoding"] == "identity"
     assert seen[0].headers["Authorization"] == "Bearer tkn"
     assert seen[0].query["watch"] == "1"
 
 
-async def test_stream_lines_inactivity_timeout(server: tuple[ApiClient, list[web.Request]]) -> None:
+async def test_stream_hands_out_a_last_line_without_newline_and_crlf_lines(
+    server: tuple[ApiClient, list[web.Request]],
+) -> None:
     client, _ = server
-    got: list[dict[str, object]] = []
+    assert [e["type"] for e in await watch(client, "/unterminated")] == ["ADDED", "DELETED"]
+
+
+async def test_a_watch_closed_before_its_first_line_is_over(
+    server: tuple[ApiClient, list[web.Request]],
+) -> None:
+    client, _ = server
+    lines = await client.stream(Request("/watch"))
+    await lines.aclose()  # releases the connection although no line was asked for
+    with pytest.raises(StopAsyncIteration):
+        await anext(lines)
+
+
+async def test_stream_inactivity_timeout(server: tuple[ApiClient, list[web.Request]]) -> None:
+    client, _ = server
+    got: list[bytes] = []
 
     async def consume() -> None:
-        async for e in client.stream_lines("/watch", {"hang": 1}, inactivity_timeout=0.3):
-            got.append(e)
+        async for line in await client.stream(Request("/watch", {"hang": 1}, read_timeout=0.3)):
+            got.append(line)
 
     with pytest.raises(InactivityTimeout):
         await consume()
@@ -205,18 +234,17 @@ async def test_stream_lines_inactivity_timeout(server: tuple[ApiClient, list[web
 async def test_errors_carry_the_status(server: tuple[ApiClient, list[web.Request]]) -> None:
     client, _ = server
     with pytest.raises(ApiError) as info:
-        await client.get_json("/forbidden")
+        await get_json(client, "/forbidden")
     assert (info.value.status, info.value.reason, info.value.message) == (
         403,
         "Forbidden",
         "cannot list pods",
     )
     with pytest.raises(ApiError) as info:
-        async for _ in client.stream_lines("/forbidden"):
-            pass
+        await client.stream(Request("/forbidden"))
     assert info.value.status == 403
     with pytest.raises(ApiError) as info:
-        await client.get_json("/missing")
+        await get_json(client, "/missing")
     assert info.value.status == 404
 
 
@@ -431,7 +459,7 @@ async def test_a_401_runs_the_plugin_again_and_retries_once(
 ) -> None:
     url, seen = auth_server
     async with ApiClient(plugin_config(tmp_path, url, ["bad", "good"])) as client:
-        assert await client.get_json("/api/v1/namespaces/x") == {"kind": "Namespace"}
+        assert await get_json(client, "/api/v1/namespaces/x") == {"kind": "Namespace"}
     assert runs(tmp_path) == 2
     assert [r.headers["Authorization"] for r in seen] == ["Bearer bad", "Bearer good"]
 
@@ -441,7 +469,7 @@ async def test_a_401_on_a_watch_runs_the_plugin_again_before_streaming(
 ) -> None:
     url, seen = auth_server
     async with ApiClient(plugin_config(tmp_path, url, ["bad", "good"])) as client:
-        events = [e async for e in client.stream_lines("/watch")]
+        events = await watch(client, "/watch")
     assert events == [{"type": "ADDED", "object": {}}]
     assert runs(tmp_path) == 2
     assert len(seen) == 2
@@ -453,11 +481,10 @@ async def test_a_401_that_persists_is_raised_after_one_retry(
     url, seen = auth_server
     async with ApiClient(plugin_config(tmp_path, url, ["bad"])) as client:
         with pytest.raises(ApiError) as info:
-            await client.get_json("/x")
+            await get_json(client, "/x")
         assert info.value.status == 401
         with pytest.raises(ApiError):
-            async for _ in client.stream_lines("/watch"):
-                pass
+            await client.stream(Request("/watch"))
     assert len(seen) == 4
     assert runs(tmp_path) == 3
 
@@ -466,16 +493,16 @@ async def test_a_static_token_is_not_retried(auth_server: tuple[str, list[web.Re
     url, seen = auth_server
     async with ApiClient(ClusterConfig(server=url, token="bad")) as client:
         with pytest.raises(ApiError, match="401"):
-            await client.get_json("/x")
+            await get_json(client, "/x")
     assert len(seen) == 1
 
 
 async def test_user_agent(auth_server: tuple[str, list[web.Request]]) -> None:
     url, seen = auth_server
     async with ApiClient(ClusterConfig(server=url, token="good")) as client:
-        await client.get_json("/x")
+        await get_json(client, "/x")
     async with ApiClient(ClusterConfig(server=url, token="good"), user_agent="bench/1") as client:
-        await client.get_json("/x")
+        await get_json(client, "/x")
     assert [r.headers["User-Agent"] for r in seen] == [f"statuswatch/{__version__}", "bench/1"]
 
 
@@ -492,8 +519,7 @@ async def test_a_watch_whose_headers_never_come_fails_within_the_deadline() -> N
         async with ApiClient(ClusterConfig(server=f"http://127.0.0.1:{port}")) as client:
             started = loop.time()
             with pytest.raises(HeaderTimeout, match=r"no response headers within 0\.3s"):
-                async for _ in client.stream_lines("/api/v1/pods", {"watch": 1}, connect_timeout=0.3):
-                    pass
+                await client.stream(Request("/api/v1/pods", {"watch": 1}, connect_timeout=0.3))
             elapsed = loop.time() - started
         assert 0.3 <= elapsed < 2.0
         assert len(accepted) == 1  # the server did accept: this is not a connect timeout

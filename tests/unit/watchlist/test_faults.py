@@ -37,6 +37,7 @@ from statuswatch.watchlist.testing import (
     configmap,
     event,
 )
+from statuswatch.watchlist.transport import Lines, Request
 
 from .test_stream import project, take
 
@@ -239,16 +240,10 @@ class BrokenTransport(FakeTransport):
         super().__init__()
         self.fail_on_close = fail_on_close
 
-    async def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        inner = super().stream_lines(path, params, on_open=on_open)
+    async def stream(self, request: Request) -> AsyncGenerator[bytes, None]:
+        return self._breaking(await super().stream(request))
+
+    async def _breaking(self, inner: Lines) -> AsyncGenerator[bytes, None]:
         try:
             async for line in inner:
                 yield line

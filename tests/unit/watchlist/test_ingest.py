@@ -1,9 +1,9 @@
-"""How a stream ingests: typed decoding on a RawTransport, metadata-only Secrets, JSON on plain clients."""
+"""How a stream ingests: typed decoding, metadata-only Secrets, plain JSON for a projector of its own."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +11,13 @@ import pytest
 
 from statuswatch.kstatus import compute, project
 from statuswatch.watchlist import RestMapper, SharedView, StreamSettings
+from statuswatch.watchlist.stream import Projector
 from statuswatch.watchlist.testing import FakeTransport, api_resource, bookmark, event, resource_list
 from statuswatch.watchlist.transport import (
     METADATA_LIST_ACCEPT,
     METADATA_WATCH_ACCEPT,
-    RawTransport,
+    Lines,
+    Request,
     Transport,
 )
 
@@ -28,51 +30,30 @@ def real(kind: str) -> list[dict[str, Any]]:
     return [o for o in json.loads(FIXTURE.read_text()) if o["kind"] == kind]
 
 
-class JsonOnly:
-    """A wrapper that passes on only the JSON methods (as the operator's request counter does)."""
+class Passing:
+    """A wrapper of the narrow pair, as a user's (or the operator's request counter) would write it."""
 
     def __init__(self, inner: FakeTransport) -> None:
         self.inner = inner
         self.capabilities = inner.capabilities
+        self.requests: list[Request] = []
 
     @property
     def server(self) -> str:
         return self.inner.server
 
-    async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
-        return await self.inner.get_json(path, params)
+    async def send(self, request: Request) -> bytes:
+        self.requests.append(request)
+        return await self.inner.send(request)
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        body: Any = None,
-        *,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        return await self.inner.request_json(method, path, params, body, content_type=content_type)
-
-    def stream_lines(
-        self,
-        path: str,
-        params: Mapping[str, str | int] | None = None,
-        *,
-        inactivity_timeout: float = 70.0,
-        connect_timeout: float = 30.0,
-        on_open: Callable[[], None] | None = None,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        return self.inner.stream_lines(
-            path,
-            params,
-            inactivity_timeout=inactivity_timeout,
-            connect_timeout=connect_timeout,
-            on_open=on_open,
-        )
+    async def stream(self, request: Request) -> Lines:
+        self.requests.append(request)
+        return await self.inner.stream(request)
 
 
-def _typed(client: Transport) -> Transport:
-    return client
+def own_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A projector of the user's: the stream cannot decode typed for it, so it decodes plain JSON."""
+    return project(obj)
 
 
 def fake() -> FakeTransport:
@@ -87,9 +68,9 @@ def fake() -> FakeTransport:
     return api
 
 
-def view(client: Transport) -> SharedView:
+def view(client: Transport, projector: Projector | None = None) -> SharedView:
     settings = StreamSettings(backoff=(1.0, 1.0), seed=3)
-    return SharedView(client, RestMapper(client), settings=settings)
+    return SharedView(client, RestMapper(client), settings=settings, projector=projector)
 
 
 def secret(name: str, rv: str) -> dict[str, Any]:
@@ -102,10 +83,16 @@ def secret(name: str, rv: str) -> dict[str, Any]:
     }
 
 
-def test_the_fake_and_a_json_only_wrapper_are_what_the_stream_tells_apart() -> None:
-    assert isinstance(FakeTransport(), RawTransport)
-    assert not isinstance(JsonOnly(FakeTransport()), RawTransport)
-    assert _typed(JsonOnly(FakeTransport()))  # still a Transport for the type checker
+async def test_a_wrapper_of_the_pair_keeps_typed_decoding_and_metadata_only_secrets() -> None:
+    api = fake()
+    api.watches.append([event("ADDED", secret("db", "5")), bookmark("6", end=True, kind="Secret")])
+    wrapper = Passing(api)
+    async with view(wrapper) as v, v.subscribe("", "Secret", "default", changes=False) as sub:
+        await sub.wait_synced()
+        assert sub.stream.metadata_only
+        assert sub.stream._decoder is not None
+        assert "aHVudGVyMg" not in json.dumps(sub.get("default", "db"))
+        assert wrapper.requests[-1].accept == METADATA_WATCH_ACCEPT
 
 
 async def test_secrets_are_watched_as_metadata_only_and_stay_current() -> None:
@@ -156,10 +143,10 @@ async def test_pods_are_decoded_typed_into_their_projection() -> None:
             assert sub.get(p["metadata"]["namespace"], p["metadata"]["name"]) == project(p)
 
 
-async def test_a_json_only_client_gets_full_objects_projected_as_before() -> None:
+async def test_an_own_projector_gets_full_objects_decoded_as_json_and_projected() -> None:
     api = fake()
     api.watches.append([event("ADDED", secret("db", "5")), bookmark("6", end=True, kind="Secret")])
-    async with view(JsonOnly(api)) as v, v.subscribe("", "Secret", "default", changes=False) as sub:
+    async with view(api, own_projection) as v, v.subscribe("", "Secret", "default", changes=False) as sub:
         await sub.wait_synced()
         assert not sub.stream.metadata_only
         assert sub.stream._decoder is None
@@ -168,13 +155,13 @@ async def test_a_json_only_client_gets_full_objects_projected_as_before() -> Non
         assert api.calls[-1].accept is None
 
 
-async def test_list_items_are_projected_with_their_kind_fields_on_a_json_only_client() -> None:
+async def test_list_items_are_projected_with_their_kind_fields_by_an_own_projector() -> None:
     deployment = real("Deployment")[0]
     item = {k: v for k, v in deployment.items() if k not in ("apiVersion", "kind")}
     api = fake()
     api.capabilities["watchlist"] = False
     api.pages.append({"metadata": {"resourceVersion": "9"}, "items": [item]})
-    async with view(JsonOnly(api)) as v, v.subscribe("apps", "Deployment", None, changes=False) as sub:
+    async with view(api, own_projection) as v, v.subscribe("apps", "Deployment", None, changes=False) as sub:
         await sub.wait_synced()
         meta = deployment["metadata"]
         stored = sub.get(meta["namespace"], meta["name"])

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 from aiohttp import web
 
-from statuswatch.watchlist.connection import ApiClient, ClusterConfig
+from statuswatch.watchlist import ApiClient, ClusterConfig, get_json, request_json
 from statuswatch.watchlist.serverclock import ServerClock
 
 LOCAL = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC).timestamp()
@@ -70,8 +70,8 @@ async def skewed_server() -> AsyncIterator[str]:
 async def test_the_client_reads_every_answers_date(skewed_server: str) -> None:
     async with ApiClient(ClusterConfig(server=skewed_server, token="t")) as client:
         assert client.clock.samples == 0
-        await client.get_json("/thing")
-        await client.request_json("PATCH", "/thing", body=[])
+        await get_json(client, "/thing")
+        await request_json(client, "PATCH", "/thing", body=[])
         assert client.clock.samples == 2
         assert 7198 <= client.clock.skew <= 7202
         assert abs(client.clock.now().timestamp() - (datetime.now(UTC).timestamp() + 7200)) <= 2

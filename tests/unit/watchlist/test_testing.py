@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
-from statuswatch.watchlist import ApiError, NoMatchError, RestMapper, Transport
+from statuswatch.watchlist import (
+    ApiError,
+    HeaderTimeout,
+    NoMatchError,
+    Request,
+    RestMapper,
+    Transport,
+    get_json,
+)
 from statuswatch.watchlist.testing import (
     HANG,
+    HANG_HEADERS,
     FakeTransport,
     api_resource,
     bookmark,
@@ -22,14 +34,12 @@ async def test_fake_transport_is_a_transport_and_logs_requests() -> None:
     fake.watches.append(
         [event("ADDED", configmap("a", "1")), bookmark("2", end=True), ApiError(500, "X", "boom")]
     )
-    opened: list[bool] = []
-    lines = transport.stream_lines("/api/v1/configmaps", {"watch": 1}, on_open=lambda: opened.append(True))
-    got = [await anext(lines), await anext(lines)]
+    lines = await transport.stream(Request("/api/v1/configmaps", {"watch": 1}))
+    got = [json.loads(await anext(lines)), json.loads(await anext(lines))]
     assert [g["type"] for g in got] == ["ADDED", "BOOKMARK"]
     assert got[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     with pytest.raises(ApiError, match="boom"):
         await anext(lines)
-    assert opened == [True]
     assert fake.watch_calls() == [{"watch": 1}]
     assert transport.server == "https://fake.invalid"
 
@@ -38,13 +48,31 @@ async def test_per_path_scripts_come_first_and_errors_come_before_headers() -> N
     fake = FakeTransport()
     fake.watches.append([HANG])
     fake.script_watch("/api/v1/namespaces/a/configmaps", ApiError(403, "Forbidden", "no"))
-    opened: list[bool] = []
-    lines = fake.stream_lines("/api/v1/namespaces/a/configmaps", on_open=lambda: opened.append(True))
     with pytest.raises(ApiError) as info:
-        await anext(lines)
+        await fake.stream(Request("/api/v1/namespaces/a/configmaps"))  # refused: no lines to read
     assert info.value.status == 403
-    assert opened == []
     assert list(fake.watches) == [[HANG]]
+
+
+@pytest.mark.looptime
+async def test_hung_headers_end_at_the_requests_connect_deadline_as_on_the_real_client() -> None:
+    fake = FakeTransport()
+    fake.watches.append([HANG_HEADERS])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(HeaderTimeout, match="within 7s"):
+        await fake.stream(Request("/api/v1/configmaps", connect_timeout=7))
+    assert loop.time() - started == pytest.approx(7)
+    assert fake.open_watches == 0
+
+
+async def test_bytes_in_a_script_are_sent_as_they_are() -> None:
+    fake = FakeTransport()
+    fake.watches.append([b"{not json", event("ADDED", configmap("a", "1"))])
+    lines = await fake.stream(Request("/api/v1/configmaps"))
+    assert await anext(lines) == b"{not json"
+    assert json.loads(await anext(lines))["object"]["metadata"]["name"] == "a"
+    await lines.aclose()
 
 
 async def test_discovery_documents_and_group_removal() -> None:
@@ -55,7 +83,7 @@ async def test_discovery_documents_and_group_removal() -> None:
     assert widget.path("ns") == "/apis/example.com/v1/namespaces/ns/widgets"
     fake.remove_group("example.com")
     with pytest.raises(ApiError) as info:
-        await fake.get_json("/apis/example.com/v1")
+        await get_json(fake, "/apis/example.com/v1")
     assert info.value.status == 404
     with pytest.raises(NoMatchError):
         await RestMapper(fake).resolve("example.com", "Widget")
