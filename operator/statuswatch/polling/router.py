@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -31,6 +32,7 @@ from statuswatch.watchlist.store import Change
 
 from .clusterreader import GENERATED_KINDS, kinds_to_read
 from .identifiers import ObjMetadata, group_of
+from .staleness import GRACE_FLOOR
 
 __all__ = [
     "ChangeListener",
@@ -73,6 +75,11 @@ class ViewSubscription(Protocol):
     @property
     def error_since(self) -> float | None:
         """Loop time since when failures of the current error's kind have lasted; ``None`` while healthy."""
+        ...
+
+    @property
+    def disconnected_since(self) -> float | None:
+        """Loop time the synced stream's last connection ended while it has none; ``None`` while connected."""
         ...
 
     async def open(self) -> ViewSubscription: ...
@@ -368,12 +375,24 @@ class ViewRouter:
         return None
 
     async def _health(self, entry: _Entry, sub: ViewSubscription) -> None:
-        """Tell the key's holders when its stream's health changes (idle polls have no timer to notice)."""
-        state = _health_state(sub)
+        """Tell the key's holders when its stream's health changes (idle polls have no timer to notice).
+
+        A lost connection without a failure is news only once it has lasted the shortest staleness grace:
+        reconnects after a watch's server-side time-out take milliseconds and must not wake every poll
+        twice. (A failure is news at once, and from then on the polls wake every interval anyway.)
+        """
+        loop = asyncio.get_running_loop()
+        state = _health_state(sub, loop.time())
         try:
             while True:
-                await sub.wait_changed()
-                now = _health_state(sub)
+                since = sub.disconnected_since
+                if since is not None and sub.error is None and not state[-1]:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout_at(since + GRACE_FLOOR):
+                            await sub.wait_changed()
+                else:
+                    await sub.wait_changed()
+                now = _health_state(sub, loop.time())
                 if now != state:
                     state = now
                     _tell_stale(entry)
@@ -421,12 +440,14 @@ def _owners(obj: Mapping[str, Any], namespace: str, generators: set[tuple[str, s
     return owners
 
 
-def _health_state(sub: ViewSubscription) -> tuple[bool, type[Exception] | None, object]:
-    """What of a stream's state decides the staleness verdict (the failure's class, not its text)."""
+def _health_state(sub: ViewSubscription, now: float) -> tuple[bool, type[Exception] | None, object, bool]:
+    """What of a stream's state decides the staleness verdict (the failure's class, not its text, or without
+    a failure whether it has been without a connection for the shortest grace)."""
     error = sub.error
     if error is None:
-        return (sub.synced, None, None)
-    return (sub.synced, type(error), getattr(error, "status", None))
+        since = sub.disconnected_since
+        return (sub.synced, None, None, since is not None and now - since >= GRACE_FLOOR)
+    return (sub.synced, type(error), getattr(error, "status", None), False)
 
 
 def _tell_stale(entry: _Entry) -> None:

@@ -12,13 +12,17 @@ anything longer: users gate rollouts on ``Current``, and a frozen store keeps sa
   gone will not heal on its own in time. Not at once: right after an API server restart its authorizer
   refuses the operator's ServiceAccount with 403 for a second or two while RBAC loads, and answering that
   at once flipped every StatusWatch to Unknown and back (with the AllCurrent Events posted again);
-* synced and failing transiently (connection lost, 5xx, timeouts): the store is served for a grace of
-  ``max(2 x poll_interval, 10 s)`` from the first failure of the streak, then ``Unknown``. Two intervals
-  mean one missed cycle never shows; the floor of 10 s covers an API server restart when the interval is
-  short. Staleness is then bounded by the grace plus one poll interval.
+* synced and failing transiently (connection lost, 5xx, timeouts), or without a connection at all (a
+  reconnect still waiting for response headers, which is no failure until the connect deadline of 30 s
+  runs out): the store is served for a grace of ``max(2 x poll_interval, 10 s)`` from the moment the
+  stream lost its connection or first failed, whichever came first, then ``Unknown``. Two intervals mean
+  one missed cycle never shows; the floor of 10 s covers an API server restart when the interval is
+  short. Staleness is then bounded by the grace plus one poll interval, the wait for headers included.
 """
 
 from __future__ import annotations
+
+from statuswatch.watchlist.connection import HeaderTimeout
 
 from .errors import NotSyncedError, StreamFailingError
 from .reasons import is_permanent
@@ -45,11 +49,13 @@ def stream_verdict(
     now: float,
     grace: float,
     error_since: float | None = None,
+    disconnected_since: float | None = None,
 ) -> BaseException | None:
     """``None`` when reads may be served from the store, else the exception a read must raise.
 
     ``error_since`` (default ``failing_since``) is since when the current error's kind has lasted: the short
     grace of a 401/403/404 counts from its first one, not from a connection loss that began the streak.
+    ``disconnected_since``: since when a synced stream has had no connection (also before any failure).
     """
     failing_for = None if failing_since is None else max(0.0, now - failing_since)
     since = failing_since if error_since is None else error_since
@@ -58,12 +64,19 @@ def stream_verdict(
         if error is not None and is_permanent(error):
             return error
         return NotSyncedError(stream, error)
-    if error is None:
-        return None
-    if is_permanent(error):
+    if error is not None and is_permanent(error):
         if erring_for is not None and erring_for < PERMANENT_GRACE:
             return None
         return StreamFailingError(stream, error, failing_for)
-    if failing_for is not None and failing_for >= grace:
-        return StreamFailingError(stream, error, failing_for, grace)
-    return None
+    starts = [t for t in (failing_since if error is not None else None, disconnected_since) if t is not None]
+    if not starts:
+        return None
+    stale_for = max(0.0, now - min(starts))
+    if stale_for < grace:
+        return None
+    return StreamFailingError(stream, error or _RECONNECTING, stale_for, grace)
+
+
+#: The cause reported for a synced stream that has been without a connection past the grace, before any
+#: failure (its reconnect is waiting for response headers). One message for the whole streak.
+_RECONNECTING = HeaderTimeout("reconnecting: no response headers yet")

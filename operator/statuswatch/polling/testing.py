@@ -169,6 +169,10 @@ class FakeSubscription:
     def error_since(self) -> float | None:
         return self.view.error_since.get(self.key[:2], self.failing_since)
 
+    @property
+    def disconnected_since(self) -> float | None:
+        return self.view.disconnected_since.get(self.key[:2])
+
     async def open(self) -> FakeSubscription:
         self.opened = True
         self.view.opened.append(self.key)
@@ -238,8 +242,8 @@ class FakeSubscription:
 class FakeView:
     """An in-memory shared view: ``put`` changes the store and notifies open subscriptions.
 
-    ``synced``, ``errors`` and ``failing_since`` (by (group, kind)) set what every subscription of a kind
-    reports; call :meth:`state_change` after changing them so waiters look again.
+    ``synced``, ``errors``, ``failing_since`` and ``disconnected_since`` (by (group, kind)) set what every
+    subscription of a kind reports; call :meth:`state_change` after changing them so waiters look again.
     """
 
     def __init__(self, objects: Sequence[dict[str, Any]] = ()) -> None:
@@ -254,6 +258,7 @@ class FakeView:
         self.error_since: dict[tuple[str, str], float] = {}
         #: Objects the stream could not read: (group, kind, namespace or "", name) -> why.
         self.unreadable: dict[_Key, str] = {}
+        self.disconnected_since: dict[tuple[str, str], float] = {}
         self.state_changed = asyncio.Event()
         for obj in objects:
             self.put(obj, notify=False)

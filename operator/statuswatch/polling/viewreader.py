@@ -185,6 +185,7 @@ class ViewClusterReader:
             error=sub.error,
             failing_since=sub.failing_since,
             error_since=sub.error_since,
+            disconnected_since=sub.disconnected_since,
             now=asyncio.get_running_loop().time(),
             grace=self._grace,
         )
@@ -241,10 +242,11 @@ class ViewClusterReader:
             self._waiter = None
 
     def _quiet(self) -> bool:
-        """Every held stream is synced and healthy, so every change will be told (no timer needed)."""
+        """Every held stream is synced, healthy and connected, so every change will be told (no timer
+        needed)."""
         for key in self._held:
             sub = self._router.subscription(key)
-            if sub is None or not sub.synced or sub.error is not None:
+            if sub is None or not sub.synced or sub.error is not None or sub.disconnected_since is not None:
                 return False
         return True
 

@@ -132,6 +132,9 @@ class StreamHealth:
     error: Exception | None
     #: Loop time of the first failure of the current streak; None while healthy.
     failing_since: float | None
+    #: Loop time a synced stream's last connection ended, while it has no new one (it may be waiting for
+    #: response headers without any failure yet); None while connected or before the first sync.
+    disconnected_since: float | None
     #: Connections established after the first one.
     reconnects: int
     #: Times the type fell back from WatchList to LIST+WATCH.
@@ -194,6 +197,8 @@ class Stream:
         #: Objects whose latest version could not be read, by (namespace or "", name): why.
         self.unreadable: dict[tuple[str, str], str] = {}
         self._skipped_in_snapshot: set[tuple[str, str]] = set()
+        #: See :attr:`StreamHealth.disconnected_since`.
+        self.disconnected_since: float | None = None
         self.synced = False
         self.connected = False
         self.last_event_at: float | None = None
@@ -246,6 +251,7 @@ class Stream:
             last_event_at=self.last_event_at,
             error=self.error,
             failing_since=self.failing_since,
+            disconnected_since=self.disconnected_since,
             reconnects=max(0, self.stats["connects"] - 1),
             fallbacks=self.stats["fallbacks"],
             relists=self.stats["relists"],
@@ -466,6 +472,7 @@ class Stream:
         self.error = None
         self.failing_since = None
         self.error_since = None
+        self.disconnected_since = None
         self._notify()
 
     def _mark_synced(self, mode: StreamMode) -> None:
@@ -579,6 +586,11 @@ class Stream:
                 syncing = bool((yield event))
         finally:
             self.connected = False
+            if self.synced:
+                # From here on changes may be missed: the staleness rule counts from now, so that a
+                # reconnect whose headers are slow to come counts although nothing has failed yet.
+                self.disconnected_since = loop.time()
+                self._notify()
             await lines.aclose()
 
     def _decode_event(self, line: bytes) -> dict[str, Any]:

@@ -457,6 +457,11 @@ class Subscription:
         return self.stream.error_since
 
     @property
+    def disconnected_since(self) -> float | None:
+        """See :attr:`~.stream.StreamHealth.disconnected_since`."""
+        return self.stream.disconnected_since
+
+    @property
     def synced(self) -> bool:
         return self.stream.synced
 

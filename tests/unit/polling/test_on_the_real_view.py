@@ -7,6 +7,7 @@ agree with what real streams report (``error`` and ``failing_since`` after sync,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -21,7 +22,7 @@ from statuswatch.polling import (
 )
 from statuswatch.polling.staleness import PERMANENT_GRACE
 from statuswatch.watchlist import ApiError, RestMapper, SharedView, Stream, StreamSettings
-from statuswatch.watchlist.testing import FEED, FakeTransport, bookmark, configmap, event
+from statuswatch.watchlist.testing import FEED, HANG_HEADERS, FakeTransport, bookmark, configmap, event
 
 PATH = "/api/v1/namespaces/default/configmaps"
 CFG = ObjMetadata("", "ConfigMap", "default", "cfg")
@@ -105,3 +106,43 @@ async def test_a_forbidden_blip_after_an_api_server_restart_never_reaches_the_po
         assert watched.stats["failures"] == 6  # the reset, the restart and both refusals did happen
         assert watched.error is None
     assert [resource.status for resource in seen] == [Status.CURRENT]
+
+
+@pytest.mark.looptime
+async def test_a_reconnect_whose_headers_never_come_is_stale_within_grace_plus_one_interval() -> None:
+    """Issue 20, R1 leftover: the watch ended normally, the reconnect hung before its headers, and the
+    stream reported no error for the whole 30 s connect deadline: Unknown came after ~40 s, not 12 s."""
+    transport = FakeTransport()
+    transport.script_watch(
+        PATH,
+        [event("ADDED", configmap("cfg", "1")), bookmark("1", end=True)],  # synced; then the server ends it
+        [HANG_HEADERS],  # the reconnect: accepted, never answered
+        [bookmark("2"), FEED],  # after the connect deadline and a back-off, the server answers again
+    )
+    settings = StreamSettings(backoff=(1.0, 1.0), seed=7)  # the default connect_timeout: 30 s
+    assert settings.connect_timeout == 30
+    mapper = RestMapper(transport)
+    async with SharedView(transport, mapper, settings=settings) as view:
+        poller = StatusPoller(transport, mapper, view=view)
+        loop = asyncio.get_running_loop()
+        seen: list[tuple[float, ResourceStatus]] = []
+        stream = poller.poll([CFG], Options(poll_interval=1))  # grace: the 10 s floor
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                async for update in stream:
+                    if isinstance(update, ResourceUpdateEvent):
+                        seen.append((loop.time(), update.resource))
+                        if len(seen) > 1 and update.resource.status == Status.CURRENT:
+                            break
+        await stream.aclose()
+    # Before the fix: only the first Current; the store was served stale until the reconnect answered.
+    assert [s.status for _, s in seen][:2] == [Status.CURRENT, Status.UNKNOWN], seen
+    (current_at, _), (stale_at, stale), *timed_out, (recovered_at, recovered) = seen
+    assert 10 <= stale_at - current_at <= 10 + 1  # the grace, then at most one poll interval
+    # The same words as once the connect deadline has run out (a HeaderTimeout, whose own text comes as
+    # one more event with the same status): the written status does not change with it.
+    assert stale.message == "watch failing for over 10s: Timed out reading the resource"
+    assert [(s.status, s.message) for _, s in timed_out] == [(stale.status, stale.message)]
+    assert "no response headers within 30s" in str(timed_out[0][1].error)
+    assert recovered.status == Status.CURRENT
+    assert recovered_at - current_at >= 30  # served again only once a connection answered

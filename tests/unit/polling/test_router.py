@@ -309,3 +309,43 @@ async def test_a_broken_listener_or_object_does_not_stop_routing_for_the_others(
         await asyncio.sleep(0)
     assert healthy.calls == [{CFG}]
     await router.close()
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.told: list[float] = []
+
+    def stale(self) -> None:
+        self.told.append(asyncio.get_running_loop().time())
+
+
+@pytest.mark.looptime
+async def test_a_reconnect_is_news_to_the_holders_only_once_it_lasts_the_shortest_grace() -> None:
+    view = FakeView([configmap("cfg")])
+    router = ViewRouter(view)
+    holder = Holder()
+    key = ("", "ConfigMap", "ns")
+    await router.acquire(key, holder)
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+
+    # A watch that ended and reconnected within milliseconds: nobody needs a full cycle.
+    view.disconnected_since[("", "ConfigMap")] = loop.time()
+    view.state_change()
+    await asyncio.sleep(0.05)
+    del view.disconnected_since[("", "ConfigMap")]
+    view.state_change()
+    await asyncio.sleep(20)
+    assert holder.told == []
+
+    # One that stays without a connection: told once, when it has lasted the 10 s floor of the grace.
+    lost_at = loop.time()
+    view.disconnected_since[("", "ConfigMap")] = lost_at
+    view.state_change()
+    await asyncio.sleep(30)
+    assert holder.told == [pytest.approx(lost_at + 10)]
+    del view.disconnected_since[("", "ConfigMap")]
+    view.state_change()
+    await asyncio.sleep(0)
+    assert len(holder.told) == 2  # and once more when it is back
+    await router.release(key, holder)

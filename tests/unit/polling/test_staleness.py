@@ -13,7 +13,7 @@ from statuswatch.polling import (
 )
 from statuswatch.polling.reasons import is_permanent
 from statuswatch.polling.staleness import PERMANENT_GRACE
-from statuswatch.watchlist import ApiError, NoMatchError
+from statuswatch.watchlist import ApiError, HeaderTimeout, NoMatchError
 
 FORBIDDEN = ApiError(403, "Forbidden", "deployments.apps is forbidden")
 GONE = ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -64,6 +64,40 @@ def test_transient_failures_are_served_until_the_grace_is_over(error: Exception)
 
 def test_a_transient_failure_without_a_start_time_is_served() -> None:
     assert verdict(synced=True, error=DOWN, failing_for=None) is None
+
+
+def disconnected(
+    *, error: Exception | None, for_: float, failing_for: float | None = None
+) -> BaseException | None:
+    since = None if failing_for is None else 100.0 - failing_for
+    return stream_verdict(
+        "cm in ns",
+        synced=True,
+        error=error,
+        failing_since=since,
+        now=100.0,
+        grace=10.0,
+        disconnected_since=100.0 - for_,
+    )
+
+
+def test_a_synced_stream_without_a_connection_is_stale_after_the_grace_though_nothing_failed() -> None:
+    assert disconnected(error=None, for_=9.9) is None  # a reconnect waiting for its headers
+    result = disconnected(error=None, for_=10.0)
+    assert isinstance(result, StreamFailingError)
+    assert isinstance(result.cause, HeaderTimeout)
+    assert (result.seconds, result.grace) == (10.0, 10.0)
+    assert describe_error(result) == "watch failing for over 10s: Timed out reading the resource"
+
+
+def test_the_grace_counts_from_the_lost_connection_when_the_failure_came_later() -> None:
+    # Headers never came for 30 s (no error meanwhile), then the HeaderTimeout: stale since the loss.
+    result = disconnected(error=TimeoutError(), for_=31.0, failing_for=1.0)
+    assert isinstance(result, StreamFailingError)
+    assert result.seconds == 31.0
+    # A 401/403/404 keeps its own short grace, whatever the connection.
+    assert disconnected(error=FORBIDDEN, for_=30.0, failing_for=PERMANENT_GRACE - 1) is None
+    assert disconnected(error=FORBIDDEN, for_=0.0, failing_for=PERMANENT_GRACE) is not None
 
 
 @pytest.mark.parametrize("error", [FORBIDDEN, NOT_INSTALLED])
