@@ -3,7 +3,7 @@
 1. a deletion timestamp means Terminating;
 2. a generation the controller has not observed yet means InProgress;
 3. a ``Reconciling=True`` or ``Stalled=True`` condition decides, the first one listed winning;
-4. the kind's own rule, looked up by group and kind (the version does not matter);
+4. the kind's own rule, looked up by group and kind in :data:`~.kinds.KINDS` (the version does not matter);
 5. otherwise the first ``Ready`` condition that is True, False or Unknown;
 6. otherwise Current.
 
@@ -13,12 +13,12 @@ default (none enabled) the result is exactly kstatus's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from statuswatch.kstatus import corekinds, workloads
 from statuswatch.kstatus.fields import conditions, find_int, find_str, group_and_kind, kind_of
+from statuswatch.kstatus.kinds import KINDS
 from statuswatch.kstatus.model import (
     RECONCILING,
     STALLED,
@@ -31,34 +31,7 @@ from statuswatch.kstatus.model import (
 )
 from statuswatch.kstatus.strict import StrictRules
 
-__all__ = ["KIND_RULES", "Rule", "compute"]
-
-Rule = Callable[[Mapping[str, Any], datetime], Result]
-
-
-def _timeless(rule: Callable[[Mapping[str, Any]], Result]) -> Rule:
-    return lambda obj, _now: rule(obj)
-
-
-#: Kind rules by (group, kind); the core group is "".
-KIND_RULES: Mapping[tuple[str, str], Rule] = {
-    ("", "Service"): _timeless(corekinds.service),
-    ("", "Pod"): corekinds.pod,
-    ("", "Secret"): _timeless(corekinds.always_ready),
-    ("", "ConfigMap"): _timeless(corekinds.always_ready),
-    ("", "PersistentVolumeClaim"): _timeless(corekinds.persistent_volume_claim),
-    ("apps", "StatefulSet"): _timeless(workloads.stateful_set),
-    ("apps", "DaemonSet"): _timeless(workloads.daemon_set),
-    ("extensions", "DaemonSet"): _timeless(workloads.daemon_set),
-    ("apps", "Deployment"): _timeless(workloads.deployment),
-    ("extensions", "Deployment"): _timeless(workloads.deployment),
-    ("apps", "ReplicaSet"): _timeless(workloads.replica_set),
-    ("extensions", "ReplicaSet"): _timeless(workloads.replica_set),
-    ("policy", "PodDisruptionBudget"): _timeless(corekinds.pod_disruption_budget),
-    ("batch", "CronJob"): _timeless(corekinds.always_ready),
-    ("batch", "Job"): _timeless(corekinds.job),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): _timeless(corekinds.custom_resource_definition),
-}
+__all__ = ["compute"]
 
 
 def compute(
@@ -82,9 +55,9 @@ def _kstatus(obj: Mapping[str, Any], now: datetime) -> Result:
     decided = _generic(obj)
     if decided is not None:
         return decided
-    rule = KIND_RULES.get(group_and_kind(obj))
-    if rule is not None:
-        return rule(obj, now)
+    kind = KINDS.get(group_and_kind(obj))
+    if kind is not None:
+        return kind.rule(obj, now)
     ready = _ready_condition(obj)
     if ready is not None:
         return ready

@@ -2,7 +2,8 @@
 
 The shared watch view keeps one copy of every object of every watched type; a Pod as the API server sends
 it is several kilobytes (managedFields, the whole pod spec), of which the rules read a few hundred bytes.
-Projection lives next to the rules so the two cannot drift: for every object,
+Projection lives next to the rules so the two cannot drift: each kind's fields are read from its row of
+the kind table (:data:`~.kinds.KINDS`), next to its rule, and for every object
 ``compute(project(obj)) == compute(obj)``, malformed values included (they are copied, never repaired).
 
 It also keeps what the polling layer's root-cause extraction (``statuswatch.polling.why``) reads: container
@@ -16,10 +17,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from statuswatch.kstatus.fields import group_and_kind
+from statuswatch.kstatus.kinds import KINDS
 
-__all__ = ["project"]
+__all__ = [
+    "CONDITION_KEYS",
+    "CONTAINER_STATUS_KEYS",
+    "EVENT_KEYS",
+    "EVENT_KINDS",
+    "GENERIC_STATUS_KEYS",
+    "METADATA_KEYS",
+    "OWNER_KEYS",
+    "REFERENCE_KEYS",
+    "TERMINATED_KEYS",
+    "WAITING_KEYS",
+    "project",
+]
 
-_METADATA_KEYS = (
+# What is kept of every object (the kind's own fields come from its row in KINDS). Public: the watchlist's
+# typed decoder builds its schemas from the same tables.
+METADATA_KEYS = (
     "name",
     "namespace",
     "uid",
@@ -29,15 +45,15 @@ _METADATA_KEYS = (
     "deletionTimestamp",
     "labels",
 )
-_OWNER_KEYS = ("apiVersion", "kind", "name", "uid", "controller")
-_CONDITION_KEYS = ("type", "status", "reason", "message", "observedGeneration")
+OWNER_KEYS = ("apiVersion", "kind", "name", "uid", "controller")
+CONDITION_KEYS = ("type", "status", "reason", "message", "observedGeneration")
 # ready/started tell a container that runs but fails its readiness probe from one that is fine.
-_CONTAINER_STATUS_KEYS = ("name", "state", "restartCount", "lastState", "ready", "started")
+CONTAINER_STATUS_KEYS = ("name", "state", "restartCount", "lastState", "ready", "started")
 # A waiting message is dropped (long, and often a copy of the Pod's Warning Event, which a "why" reads).
-_WAITING_KEYS = ("reason",)
-_TERMINATED_KEYS = ("reason", "exitCode")
+WAITING_KEYS = ("reason",)
+TERMINATED_KEYS = ("reason", "exitCode")
 # Events carry everything at the top level; these are the fields a "why" reads (core v1 and events.k8s.io).
-_EVENT_KEYS = (
+EVENT_KEYS = (
     "involvedObject",
     "regarding",
     "type",
@@ -52,51 +68,9 @@ _EVENT_KEYS = (
     "deprecatedCount",
     "series",
 )
-_REFERENCE_KEYS = ("apiVersion", "kind", "namespace", "name", "uid")
-_GENERIC_STATUS_KEYS = ("observedGeneration", "conditions")
-
-# (group, kind) -> (spec keys, status keys) read by that kind's rule, the strict rules or the readers of
-# generated resources (selectors).
-_KIND_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
-    ("apps", "Deployment"): (
-        ("replicas", "progressDeadlineSeconds", "selector"),
-        ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
-    ),
-    ("apps", "StatefulSet"): (
-        ("replicas", "updateStrategy", "selector"),
-        (
-            "replicas",
-            "readyReplicas",
-            "currentReplicas",
-            "updatedReplicas",
-            "currentRevision",
-            "updateRevision",
-        ),
-    ),
-    ("apps", "DaemonSet"): (
-        ("selector",),
-        (
-            "desiredNumberScheduled",
-            "currentNumberScheduled",
-            "updatedNumberScheduled",
-            "numberAvailable",
-            "numberReady",
-        ),
-    ),
-    ("apps", "ReplicaSet"): (
-        ("replicas", "selector"),
-        ("replicas", "readyReplicas", "availableReplicas", "fullyLabeledReplicas"),
-    ),
-    ("", "Pod"): ((), ("phase", "containerStatuses", "initContainerStatuses")),
-    ("", "PersistentVolumeClaim"): ((), ("phase",)),
-    ("", "Service"): (("type", "clusterIP"), ("loadBalancer",)),
-    ("batch", "Job"): (
-        ("parallelism", "completions", "suspend", "selector"),
-        ("succeeded", "active", "failed", "startTime"),
-    ),
-}
-for _kind in ("Deployment", "DaemonSet", "ReplicaSet"):
-    _KIND_FIELDS["extensions", _kind] = _KIND_FIELDS["apps", _kind]
+REFERENCE_KEYS = ("apiVersion", "kind", "namespace", "name", "uid")
+EVENT_KINDS = frozenset({("", "Event"), ("events.k8s.io", "Event")})
+GENERIC_STATUS_KEYS = ("observedGeneration", "conditions")
 
 
 def project(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,23 +82,24 @@ def project(obj: Mapping[str, Any]) -> dict[str, Any]:
 
     metadata = obj.get("metadata")
     if isinstance(metadata, Mapping):
-        kept = {key: metadata[key] for key in _METADATA_KEYS if key in metadata}
+        kept = {key: metadata[key] for key in METADATA_KEYS if key in metadata}
         owners = metadata.get("ownerReferences")
         if isinstance(owners, list):
-            kept["ownerReferences"] = [_pick(owner, _OWNER_KEYS) for owner in owners]
+            kept["ownerReferences"] = [_pick(owner, OWNER_KEYS) for owner in owners]
         projected["metadata"] = kept
     elif "metadata" in obj:
         projected["metadata"] = metadata
 
     group_kind = group_and_kind(obj)
-    if group_kind in (("", "Event"), ("events.k8s.io", "Event")):
-        for key in _EVENT_KEYS:
+    if group_kind in EVENT_KINDS:
+        for key in EVENT_KEYS:
             if key in obj:
                 value = obj[key]
                 projected[key] = (
-                    _pick(value, _REFERENCE_KEYS) if key in ("involvedObject", "regarding") else value
+                    _pick(value, REFERENCE_KEYS) if key in ("involvedObject", "regarding") else value
                 )
-    spec_keys, status_keys = _KIND_FIELDS.get(group_kind, ((), ()))
+    kind = KINDS.get(group_kind)
+    spec_keys, status_keys = (kind.spec, kind.status) if kind is not None else ((), ())
     spec = obj.get("spec")
     if spec_keys and isinstance(spec, Mapping):
         projected["spec"] = {key: spec[key] for key in spec_keys if key in spec}
@@ -140,12 +115,12 @@ def _project_status(status: Any, kind_keys: tuple[str, ...]) -> Any:
     if not isinstance(status, Mapping):
         return status  # malformed: keep it so compute reports the same error
     kept: dict[str, Any] = {}
-    for key in (*_GENERIC_STATUS_KEYS, *kind_keys):
+    for key in (*GENERIC_STATUS_KEYS, *kind_keys):
         if key not in status:
             continue
         value = status[key]
         if key == "conditions" and isinstance(value, list):
-            value = [_pick(entry, _CONDITION_KEYS) for entry in value]
+            value = [_pick(entry, CONDITION_KEYS) for entry in value]
         elif key in ("containerStatuses", "initContainerStatuses") and isinstance(value, list):
             value = [_container_status(entry) for entry in value]
         kept[key] = value
@@ -164,7 +139,7 @@ def _pick(entry: Any, keys: tuple[str, ...]) -> Any:
 def _container_status(entry: Any) -> Any:
     if not isinstance(entry, Mapping):
         return entry
-    kept = _pick(entry, _CONTAINER_STATUS_KEYS)
+    kept = _pick(entry, CONTAINER_STATUS_KEYS)
     for key in ("state", "lastState"):
         if key in kept:
             kept[key] = _container_state(kept[key])
@@ -176,7 +151,7 @@ def _container_state(state: Any) -> Any:
     if not isinstance(state, Mapping):
         return state
     kept: dict[str, Any] = {"running": {}} if isinstance(state.get("running"), Mapping) else {}
-    for phase, keys in (("waiting", _WAITING_KEYS), ("terminated", _TERMINATED_KEYS)):
+    for phase, keys in (("waiting", WAITING_KEYS), ("terminated", TERMINATED_KEYS)):
         if phase in state:
             details = state[phase]
             kept[phase] = _pick(details, keys) if isinstance(details, Mapping) else details

@@ -5,7 +5,8 @@ annotations, the pod template, ...) only for :func:`statuswatch.kstatus.project`
 A msgspec decoder given a schema of exactly the fields the projection keeps skips the rest while parsing,
 without allocating it, so decoding *and* projecting costs less than ``json.loads`` alone.
 
-The schemas are built from the projection's own field tables, per (group, kind). The result must equal
+The schemas are built from the projection's own field tables and the kind table
+(:data:`statuswatch.kstatus.KINDS`), per (group, kind). The result must equal
 ``project(json.loads(line))`` for every object, so anything the schema cannot express falls back to that:
 
 * a value of an unexpected JSON type (a malformed object, copied as it is by ``project``) fails validation;
@@ -25,23 +26,20 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from statuswatch.kstatus import project
-from statuswatch.kstatus import projection as _projection
+from statuswatch.kstatus import KINDS, project
 from statuswatch.kstatus.fields import group_and_kind
-
-# The projection's field tables, shared so the schema follows them (see the audit above for the rest).
-# Tables a projection may or may not have (terminated states, Events) are looked up with a default.
-_CONDITION_KEYS: tuple[str, ...] = _projection._CONDITION_KEYS
-_CONTAINER_STATUS_KEYS: tuple[str, ...] = _projection._CONTAINER_STATUS_KEYS
-_GENERIC_STATUS_KEYS: tuple[str, ...] = _projection._GENERIC_STATUS_KEYS
-_KIND_FIELDS: Mapping[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = _projection._KIND_FIELDS
-_METADATA_KEYS: tuple[str, ...] = _projection._METADATA_KEYS
-_OWNER_KEYS: tuple[str, ...] = _projection._OWNER_KEYS
-_WAITING_KEYS: tuple[str, ...] = getattr(_projection, "_WAITING_KEYS", ("reason",))
-_TERMINATED_KEYS: tuple[str, ...] | None = getattr(_projection, "_TERMINATED_KEYS", None)
-_EVENT_KEYS: tuple[str, ...] = getattr(_projection, "_EVENT_KEYS", ())
-_REFERENCE_KEYS: tuple[str, ...] = getattr(_projection, "_REFERENCE_KEYS", ())
-_EVENT_KINDS = frozenset({("", "Event"), ("events.k8s.io", "Event")})
+from statuswatch.kstatus.projection import (
+    CONDITION_KEYS,
+    CONTAINER_STATUS_KEYS,
+    EVENT_KEYS,
+    EVENT_KINDS,
+    GENERIC_STATUS_KEYS,
+    METADATA_KEYS,
+    OWNER_KEYS,
+    REFERENCE_KEYS,
+    TERMINATED_KEYS,
+    WAITING_KEYS,
+)
 
 __all__ = ["AUDITED_OBJECTS", "Decoded", "TypedDecoder", "metadata_only"]
 
@@ -49,7 +47,7 @@ __all__ = ["AUDITED_OBJECTS", "Decoded", "TypedDecoder", "metadata_only"]
 AUDITED_OBJECTS = 16
 
 #: Kinds whose status needs no body (kstatus calls them always Current): watched as PartialObjectMetadata.
-_METADATA_ONLY = frozenset({("", "Secret"), ("", "ConfigMap")})
+_METADATA_ONLY = frozenset(key for key, kind in KINDS.items() if kind.metadata_only)
 
 _log = logging.getLogger("statuswatch.watchlist")
 
@@ -69,28 +67,29 @@ def _anys(name: str, keys: tuple[str, ...], **typed: Any) -> Any:
     return _typed_dict(name, fields, total=False)
 
 
-_OWNER = _anys("Owner", _OWNER_KEYS)
-_CONDITION = _anys("Condition", _CONDITION_KEYS)
+_OWNER = _anys("Owner", OWNER_KEYS)
+_CONDITION = _anys("Condition", CONDITION_KEYS)
 _STATE = _anys(
     "State",
     (),
-    waiting=_anys("Waiting", _WAITING_KEYS),
+    waiting=_anys("Waiting", WAITING_KEYS),
     running=_anys("Running", ()),  # kept empty: that it runs is what a "why" reads
-    **({"terminated": _anys("Terminated", _TERMINATED_KEYS)} if _TERMINATED_KEYS is not None else {}),
+    terminated=_anys("Terminated", TERMINATED_KEYS),
 )
 _CONTAINER_STATUS = _anys(
     "ContainerStatus",
-    _CONTAINER_STATUS_KEYS,
-    **{key: _STATE for key in ("state", "lastState") if key in _CONTAINER_STATUS_KEYS},
+    CONTAINER_STATUS_KEYS,
+    **{key: _STATE for key in ("state", "lastState") if key in CONTAINER_STATUS_KEYS},
 )
-_METADATA = _anys("Metadata", _METADATA_KEYS, ownerReferences=_list[_OWNER])
+_METADATA = _anys("Metadata", METADATA_KEYS, ownerReferences=_list[_OWNER])
 _STATUS_PROBE = _typed_dict("StatusProbe", {"status": dict[str, msgspec.Raw]}, total=False)
 _EVENT_PROBE = _typed_dict("EventProbe", {"object": _STATUS_PROBE}, total=False)
 
 
 def _object_type(group: str, kind: str) -> Any:
-    spec_keys, status_keys = _KIND_FIELDS.get((group, kind), ((), ()))
-    status_fields: dict[str, Any] = dict.fromkeys((*_GENERIC_STATUS_KEYS, *status_keys), Any)
+    row = KINDS.get((group, kind))
+    spec_keys, status_keys = (row.spec, row.status) if row is not None else ((), ())
+    status_fields: dict[str, Any] = dict.fromkeys((*GENERIC_STATUS_KEYS, *status_keys), Any)
     status_fields["conditions"] = _list[_CONDITION]
     for key in ("containerStatuses", "initContainerStatuses"):
         if key in status_fields:
@@ -103,9 +102,9 @@ def _object_type(group: str, kind: str) -> Any:
     }
     if spec_keys:
         fields["spec"] = _anys("Spec", spec_keys)
-    if (group, kind) in _EVENT_KINDS:
-        reference = _anys("Reference", _REFERENCE_KEYS)
-        for key in _EVENT_KEYS:
+    if (group, kind) in EVENT_KINDS:
+        reference = _anys("Reference", REFERENCE_KEYS)
+        for key in EVENT_KEYS:
             fields[key] = reference if key in ("involvedObject", "regarding") else Any
     return _typed_dict("Object", fields, total=False)
 
