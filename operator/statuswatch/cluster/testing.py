@@ -26,6 +26,7 @@ from statuswatch.cluster import pins
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.local import NODE_ANNOTATION, LocalCluster
 from statuswatch.cluster.process import run_kubectl
+from statuswatch.watchlist.config import ClusterConfig
 
 __all__ = [
     "COMPACT_ETCD",
@@ -67,12 +68,12 @@ class E2ECluster:
     def __init__(self, kubeconfig: Path, kubectl_binary: str | None = None) -> None:
         self.kubeconfig = kubeconfig
         self.kubectl_binary = kubectl_binary or find_kubectl()
-        self._config = _current(yaml.safe_load(kubeconfig.read_text()))
+        # Read with the project's own kubeconfig rules (merging, relative files, exec plugins).
+        self.config = ClusterConfig.from_kubeconfig(kubeconfig)
 
     @property
     def server(self) -> str:
-        server: str = self._config["cluster"]["server"]
-        return server
+        return self.config.server
 
     def kubectl(
         self,
@@ -94,36 +95,12 @@ class E2ECluster:
 
     def ssl_context(self) -> ssl.SSLContext:
         """TLS for plain HTTP clients: trusts the cluster CA, presents the client certificate if any."""
-        cluster, user = self._config["cluster"], self._config["user"]
-        context = ssl.create_default_context()
-        if cluster.get("insecure-skip-tls-verify"):
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif "certificate-authority-data" in cluster:
-            context.load_verify_locations(
-                cadata=base64.b64decode(cluster["certificate-authority-data"]).decode()
-            )
-        elif "certificate-authority" in cluster:
-            context.load_verify_locations(cafile=cluster["certificate-authority"])
-        cert, key = self._client_files(user)
-        if cert and key:
-            context.load_cert_chain(cert, key)
-        return context
+        context = self.config.ssl_context()
+        return context if isinstance(context, ssl.SSLContext) else ssl.create_default_context()
 
     def auth_headers(self) -> dict[str, str]:
-        token = self._config["user"].get("token")
+        token = self.config.bearer_token()
         return {"Authorization": f"Bearer {token}"} if token else {}
-
-    def _client_files(self, user: dict[str, Any]) -> tuple[str | None, str | None]:
-        if "client-certificate-data" in user:
-            directory = self.kubeconfig.parent / ".client-tls"
-            directory.mkdir(mode=0o700, exist_ok=True)
-            cert, key = directory / "client.crt", directory / "client.key"
-            cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
-            key.write_bytes(base64.b64decode(user["client-key-data"]))
-            key.chmod(0o600)
-            return str(cert), str(key)
-        return user.get("client-certificate"), user.get("client-key")
 
     # -- capabilities ---------------------------------------------------------------------------
 
@@ -261,21 +238,16 @@ def existing_kubeconfig() -> Path:
     return path
 
 
-def _current(config: dict[str, Any]) -> dict[str, Any]:
-    """The cluster and user entries of the kubeconfig's current context."""
-    context_name = config.get("current-context")
-    contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
-    if context_name not in contexts:
-        raise ClusterError(f"kubeconfig has no current context ({context_name!r})")
-    context = contexts[context_name]
-    clusters = {c["name"]: c["cluster"] for c in config.get("clusters", [])}
-    users = {u["name"]: u.get("user") or {} for u in config.get("users", [])}
-    return {"cluster": clusters[context["cluster"]], "user": users.get(context.get("user"), {})}
-
-
 def write_token_kubeconfig(path: Path, template: E2ECluster, token: str, namespace: str | None) -> Path:
     """A kubeconfig for ``template``'s server and CA that authenticates with a bearer token."""
-    cluster = dict(template._config["cluster"])
+    source = template.config
+    cluster: dict[str, Any] = {"server": source.server}
+    if source.ca_data:
+        cluster["certificate-authority-data"] = base64.b64encode(source.ca_data).decode()
+    if source.insecure_skip_tls_verify:
+        cluster["insecure-skip-tls-verify"] = True
+    if source.tls_server_name:
+        cluster["tls-server-name"] = source.tls_server_name
     context: dict[str, str] = {"cluster": "e2e", "user": "e2e"}
     if namespace:
         context["namespace"] = namespace
