@@ -1,4 +1,5 @@
-"""The real node's OCI image archives, read back as ``ctr images import`` reads them.
+"""The real node's OCI image archives, read back as ``ctr images import`` reads them (and the demo's
+manifests moved onto the real node).
 
 The layout is checked against the OCI image spec's rules: every blob is stored under the sha256 of its bytes
 with the size its descriptor says, the config's diff_ids are the (uncompressed) layers' digests, and the index
@@ -12,6 +13,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +101,29 @@ def test_a_busybox_without_a_needed_applet_is_refused(tmp_path: Path) -> None:
 def test_archives_are_reproducible() -> None:
     image = Image("localhost/x:1", (Layer(files={"a": (b"1", 0o644)}),), {"Cmd": ["a"]})
     assert oci_archive([image]) == oci_archive([image])
+
+
+def test_sample_workloads_move_to_the_real_node_unchanged_otherwise() -> None:
+    from statuswatch.cluster.realnode import NODE_LABEL, on_real_node
+
+    web: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}},
+    }
+    moved = on_real_node(web)
+    spec = moved["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {NODE_LABEL: "true"}
+    assert spec["tolerations"][0]["key"] == NODE_LABEL
+    assert spec["containers"][0]["image"] == BUSYBOX_IMAGE
+    assert "httpd" in spec["containers"][0]["command"][-1]
+    assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"  # a copy
+    job_command = ["sh", "-c", "echo migrating"]
+    job = {
+        "kind": "Job",
+        "spec": {"template": {"spec": {"containers": [{"name": "m", "command": job_command}]}}},
+    }
+    assert on_real_node(job)["spec"]["template"]["spec"]["containers"][0]["command"] == job_command
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": []}}
+    assert on_real_node(service) == service
