@@ -18,6 +18,7 @@ and not in the desired status; the deadline counts from the same moment as ``spe
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from statuswatch.controller.models import (
     ResourceReport,
     StatusRecord,
     StatusWatchSpec,
+    format_time,
     utc_seconds,
 )
 from statuswatch.durations import format_duration
@@ -125,8 +127,9 @@ def build_status(
     (:func:`~.budget.fit_status`), as is one after the API server refused the full status (``refusal``).
     """
     before = StatusRecord.read(previous)
-    everyone = tuple(reports)
     moment = utc_seconds(now)
+    reports, grace_ends = _within_grace(reports, spec, moment)
+    everyone = tuple(reports)
     invalid = spec is None or spec_error is not None
     desired = spec.desired_status if spec is not None else Status.CURRENT
 
@@ -207,7 +210,39 @@ def build_status(
         budget=budget,
         refusal=refusal,
     )
+    if grace_ends is not None:
+        next_check = grace_ends if next_check is None else min(next_check, grace_ends)
     return StatusUpdate(status, _transitions(before, all_current, stalled), next_check, history.ended)
+
+
+def _within_grace(
+    reports: Sequence[ResourceReport], spec: StatusWatchSpec | None, now: datetime
+) -> tuple[list[ResourceReport], datetime | None]:
+    """Failed members still within their failureGracePeriod read InProgress, the failure named in their
+    reason and message; and the first moment a grace runs out (the status is built again then)."""
+    default = spec.failure_grace_period if spec is not None else None
+    shown: list[ResourceReport] = []
+    ends: list[datetime] = []
+    for report in reports:
+        grace = report.failure_grace if report.failure_grace is not None else default
+        if (
+            report.status == Status.FAILED
+            and report.failed_since is not None
+            and grace
+            and not report.refusal
+        ):
+            until = utc_seconds(report.failed_since) + grace
+            if now < until:
+                ends.append(until)
+                report = dataclasses.replace(
+                    report,
+                    status=Status.IN_PROGRESS,
+                    reason=report.reason or "Failed",
+                    message=f"Failed, within failureGracePeriod {format_duration(grace)} until "
+                    f"{format_time(until)}: {report.message}",
+                )
+        shown.append(report)
+    return shown, min(ends, default=None)
 
 
 def _blocker(

@@ -158,6 +158,8 @@ class IdentifierSpec(BaseModel):
     optional: bool = False
     #: This member's own deadline: not in the desired status this long after a spec change -> Stalled.
     timeout: timedelta | None = None
+    #: How long this member may be Failed before it stalls the StatusWatch (default: the spec's).
+    failure_grace_period: timedelta | None = Field(default=None, alias="failureGracePeriod")
 
     @pydantic.field_validator("group", mode="before")
     @classmethod
@@ -165,7 +167,7 @@ class IdentifierSpec(BaseModel):
         # The API server prunes a null before defaulting it to ""; do the same.
         return "" if value is None else value
 
-    @pydantic.field_validator("timeout", mode="before")
+    @pydantic.field_validator("timeout", "failure_grace_period", mode="before")
     @classmethod
     def _timeout(cls, value: object) -> timedelta | None:
         return None if value is None else _duration(value)
@@ -323,6 +325,8 @@ class StatusWatchSpec(BaseModel):
     )
     poll_interval: timedelta = Field(default=DEFAULT_POLL_INTERVAL, alias="pollInterval")
     timeout: timedelta | None = None
+    #: How long a member may be Failed (read InProgress, the failure named) before Stalled turns True.
+    failure_grace_period: timedelta | None = Field(default=None, alias="failureGracePeriod")
     desired_status: Status = Field(default=Status.CURRENT, alias="desiredStatus")
     #: ``default`` or ``kstatus`` (:data:`RULE_MODES`); None: the operator's ``--rules``.
     rules: str | None = None
@@ -340,7 +344,7 @@ class StatusWatchSpec(BaseModel):
             raise _custom(f"{format_duration(duration)} is too short: must be at least 1s")
         return duration
 
-    @pydantic.field_validator("timeout", mode="before")
+    @pydantic.field_validator("timeout", "failure_grace_period", mode="before")
     @classmethod
     def _timeout(cls, value: object) -> timedelta | None:
         return None if value is None else _duration(value)
@@ -531,6 +535,9 @@ class ResourceReport:
     timeout: timedelta | None = None
     selector: str = ""
     rule: str = ""
+    #: the member's own failureGracePeriod (None: the spec's), and since when it has been Failed
+    failure_grace: timedelta | None = None
+    failed_since: datetime | None = None
 
     def label(self) -> str:
         """``deployment/web``: the resource as kubectl users name it in messages."""

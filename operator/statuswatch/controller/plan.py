@@ -65,6 +65,7 @@ class Slot:
     scope_known: bool = True
     optional: bool = False
     timeout: timedelta | None = None
+    failure_grace: timedelta | None = None
     refusal: str | None = None
     note: str = ""
     selector: str = ""
@@ -84,6 +85,7 @@ class Slot:
             refusal=self.refusal,
             optional=self.optional,
             timeout=self.timeout,
+            failure_grace=self.failure_grace,
             selector=self.selector,
         )
 
@@ -138,6 +140,7 @@ def identifier_slot(
         scope_known=namespaced is not None,
         optional=entry.optional,
         timeout=entry.timeout,
+        failure_grace=entry.failure_grace_period,
         refusal=why,
     )
 

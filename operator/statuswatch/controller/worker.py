@@ -28,6 +28,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import dataclasses
 import hashlib
 import json
 import logging
@@ -413,7 +414,13 @@ class Worker:
                         if not slot.scope_known and known and await self._became_refused(slot):
                             self._replan.set()
                             return
-                        self._reports[slot.key] = _report(slot, resource, resource.rule)
+                        report = _report(slot, resource, resource.rule)
+                        if report.status == Status.FAILED:  # when it began failing, for failureGracePeriod
+                            earlier = self._reports.get(slot.key)
+                            failing = earlier is not None and earlier.failed_since is not None
+                            since = earlier.failed_since if failing and earlier else self._ctx.now()
+                            report = dataclasses.replace(report, failed_since=since)
+                        self._reports[slot.key] = report
                         if isinstance(resource.error, NotSyncedError):
                             self._unsynced.add(slot.key)
                         else:
@@ -608,6 +615,7 @@ def _report(slot: Slot, resource: ResourceStatus, rule: str) -> ResourceReport:
         reason=reason,
         optional=slot.optional,
         timeout=slot.timeout,
+        failure_grace=slot.failure_grace,
         rule=rule,
     )
 
