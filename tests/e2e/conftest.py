@@ -8,9 +8,11 @@
   * ``existing``: the cluster of ``$KUBECONFIG`` (or ~/.kube/config), used as it is.
 
 Fixtures: ``cluster`` (session; an ``E2ECluster``), ``namespace`` (a fresh namespace per test, deleted
-afterwards), ``service_account_kubeconfig`` (a factory: kubeconfig for a ServiceAccount holding given RBAC
-rules), ``needs`` (skip unless the backend has a capability), ``real_node`` (the local control plane's
-real node, started on first use: kubelet and containerd; it fails, never skips, where it cannot start).
+afterwards), ``served`` (the operator serving that namespace under its shipped role; a
+``KubectlNamespace``), ``service_account_kubeconfig`` (a factory: kubeconfig for a ServiceAccount holding
+given RBAC rules), ``needs`` (skip unless the backend has a capability), ``real_node`` (the local control
+plane's real node, started on first use: kubelet and containerd; it fails, never skips, where it cannot
+start).
 Tests marked ``real_containers`` run on the real node on the local backend.
 """
 
@@ -30,7 +32,7 @@ import yaml
 
 from statuswatch.cluster.errors import ClusterError
 from statuswatch.cluster.images import BUSYBOX_IMAGE
-from statuswatch.cluster.operator_testing import operator_rules
+from statuswatch.cluster.operator_testing import KubectlNamespace, OperatorProcess, operator_rules
 from statuswatch.cluster.realnode import pod_placement
 from statuswatch.cluster.testing import (
     REAL_CONTAINERS,
@@ -208,3 +210,29 @@ def service_account_kubeconfig(
 def operator_kubeconfig(service_account_kubeconfig: ServiceAccountKubeconfig) -> Path:
     """A kubeconfig for ServiceAccount ``statuswatch`` holding exactly the operator's shipped ClusterRole."""
     return service_account_kubeconfig(operator_rules(OPERATOR_ROLE), name="statuswatch", cluster_wide=True)
+
+
+@pytest.fixture
+def served(
+    cluster: E2ECluster,
+    namespace: str,
+    service_account_kubeconfig: ServiceAccountKubeconfig,
+    tmp_path: Path,
+) -> Iterator[KubectlNamespace]:
+    """The operator (``statuswatch run``) serving the test's namespace as a ServiceAccount bound to the
+    shipped ClusterRole, with the CRD installed; yields kubectl helpers for that namespace."""
+    root = Path(__file__).resolve().parents[2]
+    cluster.kubectl("apply", "-f", str(root / "crds" / "statuswatches.statuswatch.io.yaml"))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/statuswatches.statuswatch.io", "--timeout=60s"
+    )
+    kubeconfig = service_account_kubeconfig(
+        operator_rules(root / "config" / "rbac" / "role.yaml"), name="statuswatch", cluster_wide=True
+    )
+    operator = OperatorProcess(kubeconfig, namespace, tmp_path)
+    operator.start()
+    try:
+        yield KubectlNamespace(cluster, namespace)
+    finally:
+        operator.stop()
+        print(f"--- operator log ---\n{operator.log()}")

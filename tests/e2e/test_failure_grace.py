@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ import pytest
 
 from statuswatch.cluster.operator_testing import (
     KubectlNamespace,
-    OperatorProcess,
-    operator_rules,
     statuswatch_manifest,
 )
 from statuswatch.cluster.testing import E2ECluster
@@ -59,27 +56,7 @@ def within_grace(watch: dict[str, Any]) -> bool:
     return bool(status.get("resources")) and "within failureGracePeriod" in member(watch).get("message", "")
 
 
-@pytest.fixture
-def served(
-    cluster: E2ECluster, namespace: str, service_account_kubeconfig: Callable[..., Path], tmp_path: Path
-) -> Any:
-    cluster.kubectl("apply", "-f", str(CRD_FILE))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/statuswatches.statuswatch.io", "--timeout=60s"
-    )
-    kubeconfig = service_account_kubeconfig(
-        operator_rules(ROOT / "config" / "rbac" / "role.yaml"), name="statuswatch", cluster_wide=True
-    )
-    operator = OperatorProcess(kubeconfig, namespace, tmp_path)
-    operator.start()
-    try:
-        yield KubectlNamespace(cluster, namespace)
-    finally:
-        operator.stop()
-        print(f"--- operator log ---\n{operator.log()}")
-
-
-def test_a_crash_loop_reads_in_progress_until_the_grace_runs_out(served: Any) -> None:
+def test_a_crash_loop_reads_in_progress_until_the_grace_runs_out(served: KubectlNamespace) -> None:
     served.apply(statefulset("db", CRASHLOOP))
     served.apply(
         statuswatch_manifest(
@@ -105,7 +82,7 @@ def test_a_crash_loop_reads_in_progress_until_the_grace_runs_out(served: Any) ->
 
 
 def test_a_workload_fixed_within_the_grace_never_stalls(
-    cluster: E2ECluster, namespace: str, served: Any
+    cluster: E2ECluster, namespace: str, served: KubectlNamespace
 ) -> None:
     served.apply(statefulset("db", CRASHLOOP))
     served.apply(

@@ -19,7 +19,6 @@ import pytest
 
 from statuswatch.cluster.operator_testing import (
     KubectlNamespace,
-    running_operator,
 )
 from statuswatch.cluster.operator_testing import deployment_manifest as deployment
 from statuswatch.cluster.operator_testing import statuswatch_manifest as statuswatch
@@ -80,18 +79,9 @@ class Script:
         return self.process.returncode, out, err
 
 
-@pytest.fixture
-def served(cluster: E2ECluster, namespace: str, operator_kubeconfig: Path, tmp_path: Path) -> Any:
-    """The operator serving the test's namespace; yields a KubectlNamespace there."""
-    cluster.kubectl("apply", "-f", str(CRD_FILE))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/statuswatches.statuswatch.io", "--timeout=60s"
-    )
-    with running_operator(operator_kubeconfig, namespace, tmp_path):
-        yield KubectlNamespace(cluster, namespace)
-
-
-def test_the_official_client_waits_for_all_current(cluster: E2ECluster, namespace: str, served: Any) -> None:
+def test_the_official_client_waits_for_all_current(
+    cluster: E2ECluster, namespace: str, served: KubectlNamespace
+) -> None:
     served.apply(statuswatch("web", [{"group": "apps", "kind": "Deployment", "name": "web"}]))
     served.wait_status("web", lambda w: "conditions" in (w.get("status") or {}), "a first status")
 
@@ -105,7 +95,9 @@ def test_the_official_client_waits_for_all_current(cluster: E2ECluster, namespac
     assert out.strip() == "All 1 resource is Current"
 
 
-def test_the_official_client_gives_up_on_stalled(cluster: E2ECluster, namespace: str, served: Any) -> None:
+def test_the_official_client_gives_up_on_stalled(
+    cluster: E2ECluster, namespace: str, served: KubectlNamespace
+) -> None:
     served.apply(deployment("stuck", schedulable=False, progress_deadline=2))
     served.apply(statuswatch("stuck", [{"group": "apps", "kind": "Deployment", "name": "stuck"}]))
 
@@ -115,7 +107,7 @@ def test_the_official_client_gives_up_on_stalled(cluster: E2ECluster, namespace:
     assert f"RuntimeError: StatusWatch {namespace}/stuck is Stalled: 1 of 1 Failed: deployment/stuck" in err
 
 
-def test_the_official_client_times_out(cluster: E2ECluster, namespace: str, served: Any) -> None:
+def test_the_official_client_times_out(cluster: E2ECluster, namespace: str, served: KubectlNamespace) -> None:
     served.apply(deployment("slow", schedulable=False))
     served.apply(statuswatch("slow", [{"group": "apps", "kind": "Deployment", "name": "slow"}]))
 
@@ -128,7 +120,7 @@ def test_the_official_client_times_out(cluster: E2ECluster, namespace: str, serv
 
 
 def test_pykube_applies_a_statuswatch_and_waits_for_it(
-    cluster: E2ECluster, namespace: str, served: Any
+    cluster: E2ECluster, namespace: str, served: KubectlNamespace
 ) -> None:
     identifiers = [
         {"kind": "ConfigMap", "name": "settings"},
