@@ -157,7 +157,7 @@ def _library(obj: Mapping[str, Any], check: HealthCheck, rule: str) -> Decision:
     # failing on an object that has no spec at all.
     filled = {**obj, **{key: {} for key in ("metadata", "spec") if key not in obj}}
     if not has_no_status(obj):
-        return _from_verdict(check.judge(filled), rule)
+        return _from_verdict(_explained(check.judge(filled), obj), rule)
     # No status is judged as an empty one: an entry that guards its fields finds nothing true (InProgress,
     # "no status yet"), and one written for a kind that has no status by design (current: "true") says so.
     verdict = check.judge({**filled, "status": {}})
@@ -165,6 +165,21 @@ def _library(obj: Mapping[str, Any], check: HealthCheck, rule: str) -> Decision:
         message = "no status yet: its controller has not reported on it"
         verdict = Verdict(Status.IN_PROGRESS, "NoStatus", message, "none")
     return _from_verdict(verdict, rule)
+
+
+def _explained(verdict: Verdict, obj: Mapping[str, Any]) -> Verdict:
+    """A library verdict that holds an object back says what the object itself reports (its failing
+    condition, its phase), the rule's step in brackets; the expression is in the rule file."""
+    if verdict.status not in (Status.IN_PROGRESS, Status.FAILED) or verdict.fired not in _STEPS:
+        return verdict
+    said = [signal for signal in signals(obj) if signal.status is not Status.CURRENT]
+    if not said:
+        return verdict
+    best = max(said, key=lambda signal: signal.rank)
+    return Verdict(verdict.status, verdict.reason, f"{best.message} [{_STEPS[verdict.fired]}]", verdict.fired)
+
+
+_STEPS = {"inProgress": "in progress by its rule", "failed": "failed by its rule", "none": "no rule true yet"}
 
 
 def _from_signal(signal: Signal) -> Decision:

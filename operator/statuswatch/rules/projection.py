@@ -107,7 +107,9 @@ class RulesProjector:
         if key not in self._paths:
             library = builtin_library() if self._library is None else self._library
             if library.entry_for(group, kind) is not None:
-                self._paths[key] = library_paths(library, group, kind)
+                # The conventions' fields too: a library verdict that holds an object back quotes them.
+                paths = library_paths(library, group, kind)
+                self._paths[key] = None if paths is None else tuple(sorted({*paths, *CONVENTION_PATHS}))
             else:
                 self._paths[key] = CONVENTION_PATHS
         return self._paths[key]
