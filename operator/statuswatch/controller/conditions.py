@@ -35,6 +35,7 @@ from statuswatch.controller.models import (
     ResourceReport,
     StatusRecord,
     StatusWatchSpec,
+    canonical_json,
     format_time,
     utc_seconds,
 )
@@ -98,6 +99,8 @@ class StatusUpdate:
     transitions: tuple[Transition, ...]
     next_check: datetime | None
     ended: tuple[Episode, ...] = ()
+    #: ``status`` as :func:`~.models.canonical_json` (b"" when not given): written and kept as it is.
+    encoded: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +204,15 @@ def build_status(
         conditions=conditions,
         history=history.history,
     )
+    if grace_ends is not None:
+        next_check = grace_ends if next_check is None else min(next_check, grace_ends)
+    transitions = _transitions(before, all_current, stalled)
+    whole = record.to_dict()
+    encoded = canonical_json(whole)  # measured against the budget, then written as it is
+    if refusal is None and len(encoded) <= budget:
+        return StatusUpdate(whole, transitions, next_check, history.ended, encoded)
     status = fit_status(
-        record.to_dict(),
+        whole,
         previous=previous,
         desired=desired.value,
         generation=generation,
@@ -210,9 +220,7 @@ def build_status(
         budget=budget,
         refusal=refusal,
     )
-    if grace_ends is not None:
-        next_check = grace_ends if next_check is None else min(next_check, grace_ends)
-    return StatusUpdate(status, _transitions(before, all_current, stalled), next_check, history.ended)
+    return StatusUpdate(status, transitions, next_check, history.ended, canonical_json(status))
 
 
 def _within_grace(

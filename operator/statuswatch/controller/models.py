@@ -12,6 +12,7 @@ Pure: no I/O, no asyncio, no client, no kopf, so the rules can be tested on plai
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ __all__ = [
     "SpecError",
     "StatusRecord",
     "StatusWatchSpec",
+    "canonical_json",
     "format_time",
     "parse_spec",
     "parse_time",
@@ -478,6 +480,25 @@ def _problem(error: Any) -> str:
 
 
 # --- status ---------------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as canonical compact JSON (sorted keys, UTF-8): equal values give equal bytes.
+
+    The one encoding of a status: the status is built and measured against its budget in it, the worker
+    keeps and compares its spec and last status in it (a few hundred bytes each rather than trees of dicts
+    several times that size), so a publish encodes the new status once.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain_json
+    ).encode()
+
+
+def _plain_json(value: Any) -> Any:
+    # kopf hands out its body fields as read-only mapping views, which json does not know.
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def format_time(moment: datetime) -> str:

@@ -63,7 +63,7 @@ from .budget import MINIMAL_BUDGET, STATUS_BUDGET
 from .conditions import StatusUpdate, build_status
 from .membership import Memberships, MemberSource, view_members
 from .metrics import CONTROLLER, Metrics
-from .models import ResourceReport, SpecError, StatusWatchSpec, parse_spec
+from .models import ResourceReport, SpecError, StatusWatchSpec, canonical_json, parse_spec
 from .plan import Scope, Slot, plan
 from .settings import OperatorSettings
 from .statusapi import ObjectRef, StatusRefused, StatusSink, WatchGone, retry_after
@@ -118,20 +118,7 @@ class WorkerContext:
     whole_objects: bool = False
 
 
-def _encoded(value: Any) -> bytes:
-    """``value`` as canonical compact JSON: equal values give equal bytes.
-
-    Workers keep their spec and their last status this way, a few hundred bytes each rather than trees of
-    dicts several times that size, and compare them without decoding.
-    """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain).encode()
-
-
-def _plain(value: Any) -> Any:
-    # kopf hands out its body fields as read-only mapping views, which json does not know.
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"not JSON: {type(value).__name__}")
+_encoded = canonical_json
 
 
 class _NamedLog(logging.LoggerAdapter[logging.Logger]):
@@ -520,7 +507,7 @@ class Worker:
             return None
         self._ctx.metrics.reconciles.labels(controller=CONTROLLER, result="success").inc()
         self.aggregate = str(update.status.get("aggregateStatus") or "") or None
-        encoded = _encoded(update.status)
+        encoded = update.encoded or _encoded(update.status)
         if encoded != self._base_json:
             try:
                 retry_in = await self._write(update.status, encoded, previous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from statuswatch.controller.conditions import (
     StatusUpdate,
     build_status,
 )
+from statuswatch.controller.models import canonical_json
 from statuswatch.kstatus import Status
 
 from .cases import (
@@ -263,3 +265,11 @@ def test_a_whole_rollout_posts_one_event_per_transition() -> None:
         previous = update.status
 
     assert reasons == [(3, "Normal", "AllCurrent"), (5, "Warning", "Stalled"), (8, "Normal", "AllCurrent")]
+
+
+def test_the_status_comes_encoded_once_as_the_worker_keeps_it() -> None:
+    update = build((current("app0"), rolling("app1")))
+    assert update.encoded == canonical_json(update.status)
+    assert json.loads(update.encoded) == update.status
+    # Sorted keys, UTF-8 (not \u escapes): the same bytes for the same status, its size as the server counts.
+    assert canonical_json({"b": "é", "a": 1}) == '{"a":1,"b":"é"}'.encode()
