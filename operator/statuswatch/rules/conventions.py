@@ -22,7 +22,10 @@ each shape here is one small named function of the object, driven by the tables 
   other words say nothing.
 * ``replicas``: a workload-like kind with ``spec.replicas`` whose ready/available/updated replica counts
   fall short is InProgress.
-* ``flags``: ``status.ready: false`` (and ``healthy``, ``available``, ``readyToUse``) is InProgress.
+* ``counts``: a ready count short of the total the status gives beside it (``readyInstances`` of
+  ``instances``) is InProgress.
+* ``flags``: ``status.ready: false`` (and ``healthy``, ``available``, ``readyToUse``; also the strings
+  ``"false"`` and ``"1/3"``) is InProgress.
 * ``failure-reason``: ``status.failureReason``/``failureMessage`` set (Cluster API's terminal errors) is
   Failed.
 
@@ -43,6 +46,7 @@ __all__ = [
     "CONFIG_ONLY_KINDS",
     "CONFIG_ONLY_SUFFIXES",
     "CONVENTIONS",
+    "COUNT_PAIRS",
     "CURRENT_WORDS",
     "FAILED_WORDS",
     "FAILURE_REASON_PARTS",
@@ -63,6 +67,7 @@ __all__ = [
     "classify_word",
     "conditions",
     "config_only",
+    "counts",
     "failure_reason",
     "flags",
     "has_no_status",
@@ -431,6 +436,15 @@ CURRENT_WORDS: frozenset[str] = frozenset(
 
 REPLICA_FIELDS = ("readyReplicas", "availableReplicas", "updatedReplicas")
 FLAG_FIELDS = ("ready", "healthy", "available", "readyToUse")
+#: (ready count, total count) pairs that a status gives side by side.
+COUNT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("readyInstances", "instances"),
+    ("readyReplicas", "replicas"),
+    ("readyNodes", "nodes"),
+    ("readyMembers", "members"),
+    ("readyServers", "servers"),
+    ("readyPods", "pods"),
+)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -502,7 +516,18 @@ def classify_word(word: str, *, job_like: bool = False) -> Status | None:
         return Status.FAILED
     if any(part in normal for part in _IN_PROGRESS_WORD_PARTS):
         return Status.IN_PROGRESS
+    first = re.match(r"[A-Za-z]+", word.strip())
+    if first is not None and _is_progressive(first.group().lower()):
+        return Status.IN_PROGRESS  # "Setting up primary", "Waiting for instances": work under way
     return None
+
+
+#: Words in -ing that say a thing is serving, not that work is under way.
+_SERVING_ING = frozenset({"running", "serving", "existing", "streaming", "listening", "working", "thing"})
+
+
+def _is_progressive(word: str) -> bool:
+    return len(word) > 4 and word.endswith("ing") and word not in _SERVING_ING
 
 
 #: Words that mean "running", which is done for a service and not yet done for a job.
@@ -717,6 +742,37 @@ def flags(obj: Mapping[str, Any]) -> Iterator[Signal]:
             )
         elif value is True:
             yield Signal(Status.CURRENT, "", f"status.{key} is true", "flags")
+        elif isinstance(value, str) and (said := _flag_text(key, value)) is not None:
+            yield said
+
+
+def _flag_text(key: str, value: str) -> Signal | None:
+    text = value.strip().lower()
+    if text == "false":
+        return Signal(
+            Status.IN_PROGRESS, f"Not{key[:1].upper()}{key[1:]}", f"status.{key} is {value!r}", "flags"
+        )
+    counted = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+    if counted is not None and int(counted[1]) < int(counted[2]):
+        return Signal(
+            Status.IN_PROGRESS, f"Not{key[:1].upper()}{key[1:]}", f"status.{key} is {value!r}", "flags"
+        )
+    return None
+
+
+def counts(obj: Mapping[str, Any]) -> Iterator[Signal]:
+    """Ready counts the status itself gives short of the total it gives beside them (``readyInstances`` of
+    ``instances``, CloudNativePG; ``readyReplicas`` of ``replicas`` where the spec has none)."""
+    status = _status(obj)
+    if status is None:
+        return
+    for ready_key, total_key in COUNT_PAIRS:
+        ready, total = _int(status.get(ready_key)), _int(status.get(total_key))
+        if ready is not None and total is not None and ready < total:
+            yield Signal(
+                Status.IN_PROGRESS, "LessReady", f"{ready_key}: {ready}/{total} ({total_key})", "counts"
+            )
+            return
 
 
 def failure_reason(obj: Mapping[str, Any]) -> Iterator[Signal]:
@@ -740,6 +796,7 @@ CONVENTIONS: tuple[Callable[[Mapping[str, Any]], Iterator[Signal]], ...] = (
     conditions,
     status_words,
     replicas,
+    counts,
     flags,
 )
 

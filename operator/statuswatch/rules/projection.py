@@ -20,7 +20,7 @@ from typing import Any
 from statuswatch.kstatus import project
 
 from .cel import Expression
-from .conventions import FLAG_FIELDS, REPLICA_FIELDS, STATUS_WORD_FIELDS
+from .conventions import COUNT_PAIRS, FLAG_FIELDS, REPLICA_FIELDS, STATUS_WORD_FIELDS
 from .groups import is_built_in_group
 from .library import Library, builtin_library
 
@@ -41,6 +41,7 @@ CONVENTION_PATHS: tuple[_Path, ...] = (
     ("status", "replicas"),
     *(("status", key) for key in REPLICA_FIELDS),
     ("spec", "replicas"),
+    *(("status", key) for pair in COUNT_PAIRS for key in pair),
 )
 
 
