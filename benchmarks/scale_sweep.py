@@ -53,8 +53,7 @@ from benchmarks.scale import (
     POLL_INTERVAL,
     PollerProcess,
     _say,
-    manifest,
-    object_path,
+    create_missing,
     peer_kubeconfigs,
     start_cluster,
     tracker,
@@ -100,9 +99,7 @@ class Sweep:
         ).objects
         _say(f"creating {len(objects)} objects in {len(wanted)} more namespaces…")
         t0 = time.monotonic()
-        await create_all(
-            self.api, [(object_path(o, collection=True), manifest(o)) for o in objects], BULK_CONCURRENCY
-        )
+        await create_missing(self.api, objects)
         await wait_rolled_out(self.api, self.namespaces[:namespaces], max(900.0, len(objects) / 30))
         self.filled = namespaces
         _say(f"created and rolled out in {time.monotonic() - t0:.0f} s")
