@@ -69,9 +69,12 @@ def test_printer_columns(cluster: E2ECluster, crd: dict[str, Any], namespace: st
         "apply", "-f", "-", input=_watch(namespace, {"identifiers": [{"kind": "Service", "name": "a"}]})
     )
 
-    header = cluster.kubectl("get", "statuswatches", "-n", namespace).stdout.splitlines()[0].split()
+    def header(*extra: str) -> list[str]:
+        line = cluster.kubectl("get", "statuswatches", "-n", namespace, *extra).stdout.splitlines()[0]
+        return line.replace("LAST ROLLOUT", "LAST_ROLLOUT").split()
 
-    assert header == ["NAME", "STATUS", "CURRENT", "AGE"]
+    assert header() == ["NAME", "STATUS", "CURRENT", "LAST_ROLLOUT", "AGE"]
+    assert header("-o", "wide") == ["NAME", "STATUS", "CURRENT", "LAST_ROLLOUT", "RESULT", "AGE"]
 
 
 @pytest.mark.parametrize(
