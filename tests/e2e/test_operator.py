@@ -435,7 +435,7 @@ def test_other_namespaces_and_cluster_scoped_kinds_are_refused(
 
 
 @pytest.fixture
-def permissiverunning_operator(
+def permissive_operator(
     request: pytest.FixtureRequest, crd: None, operator_kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
     with running_operator(operator_kubeconfig, namespace, tmp_path, "--allow-cluster-scoped") as process:
