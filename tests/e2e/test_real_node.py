@@ -280,7 +280,9 @@ def test_crash_loop_is_the_reason_from_its_first_crash(kube: KubectlNamespace, r
     # named from the first crash, long before the kubelet says CrashLoopBackOff (~90 s here, if at all
     # while the StatusWatch looks: between restarts it mostly reports the last termination)
     assert first_reason[1] == "Error", seen
-    assert "terminated: Error (exit code 1), restarts: 0" in first_reason[2], seen
+    # The kubelet restarts a container at once after its first crash (back-off starts with the second),
+    # so on a loaded machine the first status read may already see restarts: 1.
+    assert re.search(r"terminated: Error \(exit code 1\), restarts: [01]\b", first_reason[2]), seen
     restarts = [int(found) for _, _, message in seen for found in re.findall(r"restarts: (\d+)", message)]
     assert restarts == sorted(restarts), seen  # rising, as the kubelet restarts it
     TIMINGS["crash loop: first reason (first crash)"] = first_reason[0]
